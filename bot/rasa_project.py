@@ -1,0 +1,273 @@
+"""Training, caching and serving the Rasa project from its files and ``config.yml``.
+
+Why it exists: the run command, the tests and the benchmarks must all use one trained model
+per version of the training data (training takes minutes; the fingerprint takes milliseconds),
+and must start the Rasa server and the action server the same way, on SQL tracker storage.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from bot.settings import ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+BOT_DIR = ROOT / "bot"
+DIALOGS_DIR = ROOT / "dialogs"
+MODEL_CONFIG = BOT_DIR / "config.yml"
+DOMAIN = BOT_DIR / "domain.yml"
+RASA_VERSION = "3.6.21"
+
+
+def training_files() -> List[Path]:
+    """Every top-level ``dialogs/*.yml`` except test stories (``test_*``); ``dialogs/eval`` is held out."""
+    return sorted(path for path in DIALOGS_DIR.glob("*.yml") if not path.name.startswith("test_"))
+
+
+def fingerprint(files: Optional[Iterable[Path]] = None) -> str:
+    """A hash of everything that changes the trained model: pipeline, domain, training data."""
+    digest = hashlib.sha256(RASA_VERSION.encode())
+    for path in [MODEL_CONFIG, DOMAIN, *(files if files is not None else training_files())]:
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def model_dir(settings: Optional[Settings] = None) -> Path:
+    configured = os.environ.get("SAPALAPOR_MODEL_DIR")
+    if configured:
+        return Path(configured)
+    return (settings.data_dir if settings else ROOT / "data") / "models"
+
+
+def rasa_executable() -> str:
+    candidate = Path(sys.executable).with_name("rasa")
+    return str(candidate) if candidate.exists() else "rasa"
+
+
+def ensure_model(settings: Optional[Settings] = None, force: bool = False) -> Path:
+    """Return the model for the current training data, training it only when the data changed."""
+    target_dir = model_dir(settings)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"sapalapor-{fingerprint()}.tar.gz"
+    if target.exists() and not force:
+        log.info("Model is up to date: %s", target.name)
+        return target
+    lock_path = target_dir / ".training.lock"
+    with _file_lock(lock_path):
+        if target.exists() and not force:  # trained by another process while we waited
+            return target
+        log.info("Training data changed: training a new model (this takes a minute or two)")
+        with tempfile.TemporaryDirectory(dir=target_dir) as scratch:
+            command = [
+                rasa_executable(), "train",
+                "--config", str(MODEL_CONFIG),
+                "--domain", str(DOMAIN),
+                "--data", *map(str, training_files()),
+                "--out", scratch,
+                "--fixed-model-name", "model",
+            ]
+            subprocess.run(command, cwd=ROOT, check=True, env=_rasa_env())
+            shutil.move(str(Path(scratch) / "model.tar.gz"), str(target))
+    log.info("Model ready: %s", target)
+    return target
+
+
+class _file_lock:
+    """An exclusive lock between processes (tests and the run command may train at once)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self):
+        import fcntl
+
+        self._handle = open(self.path, "w")
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._handle.close()
+
+
+def _rasa_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+def tracker_store_config(url: str) -> Dict[str, object]:
+    """Rasa's SQLTrackerStore takes URL parts, not a URL."""
+    parsed = make_url(url)
+    config: Dict[str, object] = {"type": "SQL", "dialect": parsed.drivername}
+    if parsed.drivername.startswith("sqlite"):
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        config.update({"dialect": "sqlite", "db": database})
+        return config
+    for key, value in (
+        ("url", parsed.host),
+        ("port", parsed.port),
+        ("db", parsed.database),
+        ("username", parsed.username),
+        ("password", parsed.password),
+    ):
+        if value is not None:
+            config[key] = value
+    return config
+
+
+def write_endpoints(settings: Settings, action_url: str, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "endpoints.yml"
+    content = {
+        "action_endpoint": {"url": action_url},
+        "tracker_store": tracker_store_config(settings.tracker_store_url),
+    }
+    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    os.chmod(path, 0o600)  # may hold a database password
+    return path
+
+
+# Channel name in config.yml -> the connector's import path.
+CONNECTORS = {
+    "rest": "rest",
+    "telegram": "channels.telegram.TelegramInput",
+    "sms": "channels.sms.SmsInput",
+    "whatsapp": "channels.whatsapp.WhatsAppInput",
+}
+
+
+def write_credentials(settings: Settings, directory: Path, extra: Optional[Dict[str, dict]] = None) -> Path:
+    """Enabled channels only; connectors read their own settings from config.yml."""
+    content: Dict[str, Optional[dict]] = {}
+    for name, connector in CONNECTORS.items():
+        if settings.channel_enabled(name):
+            content[connector] = None if connector == "rest" else {}
+    content.update(extra or {})
+    path = directory / "credentials.yml"
+    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with code {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} was not ready within {timeout:.0f} s")
+
+
+@dataclass
+class Servers:
+    """The Rasa server and the action server, as child processes."""
+
+    rasa_url: str
+    action_url: str
+    processes: List[subprocess.Popen] = field(default_factory=list)
+    log_files: List[Path] = field(default_factory=list)
+
+    def stop(self, kill: bool = False) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.kill() if kill else process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def start_servers(
+    settings: Settings,
+    model: Path,
+    runtime_dir: Path,
+    host: str = "127.0.0.1",
+    port: Optional[int] = None,
+    action_port: Optional[int] = None,
+    env: Optional[Dict[str, str]] = None,
+    log_dir: Optional[Path] = None,
+    extra_credentials: Optional[Dict[str, dict]] = None,
+    enable_api: bool = True,
+) -> Servers:
+    """Start the action server, then the Rasa server, and wait until both answer."""
+    port = port or free_port()
+    action_port = action_port or free_port()
+    action_url = f"http://{host}:{action_port}/webhook"
+    endpoints = write_endpoints(settings, action_url, runtime_dir)
+    credentials = write_credentials(settings, runtime_dir, extra_credentials)
+    child_env = _rasa_env(env)
+    log_dir = log_dir or runtime_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
+    servers = Servers(rasa_url=f"http://{host}:{port}", action_url=action_url)
+    try:
+        action_log = log_dir / "action-server.log"
+        servers.log_files.append(action_log)
+        servers.processes.append(
+            subprocess.Popen(
+                [rasa_executable(), "run", "actions", "--actions", "bot.actions", "--port", str(action_port)],
+                cwd=ROOT, env=child_env, stdout=open(action_log, "ab"), stderr=subprocess.STDOUT,
+            )
+        )
+        rasa_log = log_dir / "rasa-server.log"
+        servers.log_files.append(rasa_log)
+        command = [
+            rasa_executable(), "run",
+            "--model", str(model),
+            "--endpoints", str(endpoints),
+            "--credentials", str(credentials),
+            "--interface", host,
+            "--port", str(port),
+        ]
+        if enable_api:
+            command.append("--enable-api")
+        servers.processes.append(
+            subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=open(rasa_log, "ab"), stderr=subprocess.STDOUT)
+        )
+        wait_until_ready(f"http://{host}:{action_port}/health", servers.processes[0])
+        wait_until_ready(f"{servers.rasa_url}/", servers.processes[1])
+        if enable_api:
+            wait_until_ready(f"{servers.rasa_url}/status", servers.processes[1])
+    except Exception:
+        servers.stop(kill=True)
+        raise
+    return servers

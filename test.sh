@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what is missing, then pytest.
+# Extra arguments go to pytest (e.g. ./test.sh tests/storage -k postgres).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/bootstrap.sh
+ensure_system_packages ffmpeg espeak-ng postgresql sox
+ensure_venv
+# Shared across clones on this machine: the trained model, keyed by the training data.
+export SAPALAPOR_MODEL_DIR="${SAPALAPOR_MODEL_DIR:-$SAPALAPOR_HOME/models}"
+step "Running the tests"
+exec "$SAPALAPOR_PYTHON" -m pytest "$@"
