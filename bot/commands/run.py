@@ -1,0 +1,103 @@
+"""``python -m bot run``: everything a newcomer needs to talk to the assistant.
+
+Migrates the database, trains the model only when the training data changed, starts the
+action server and the Rasa server (with the channels config.yml turns on) and, on a terminal,
+opens a chat. Stops both servers on Ctrl+C.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bot.rasa_project import ensure_model, start_servers
+from bot.settings import load_settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="train if needed, start the servers and chat")
+    parser.add_argument("--no-chat", action="store_true", help="only serve (no terminal chat)")
+    parser.set_defaults(func=run)
+
+
+def ensure_local_identity_key(data_dir: Path) -> None:
+    """A newcomer has no SAPALAPOR_IDENTITY_KEY yet: make one for this machine only.
+
+    The key stays out of config.yml (secrets live in the environment); it is kept in the data
+    folder with owner-only permissions so local profiles survive restarts. Production sets the
+    environment variable and never reaches this.
+    """
+    if os.environ.get("SAPALAPOR_IDENTITY_KEY"):
+        return
+    key_file = data_dir / ".identity_key"
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        key_file.chmod(0o600)
+        print(f"Created a local identity key in {key_file} (set SAPALAPOR_IDENTITY_KEY in production).")
+    os.environ["SAPALAPOR_IDENTITY_KEY"] = key_file.read_text(encoding="utf-8").strip()
+
+
+def run(args) -> int:
+    settings = load_settings(args.config)
+    ensure_local_identity_key(settings.data_dir)
+    settings = load_settings(args.config)  # now with the key
+    settings.identity_key  # fail early, naming the key, if it is unusable
+    print("==> Preparing the database")
+    Database.shared(settings.database_url).migrate()
+    startup_checks(settings)
+    print("==> Checking the Rasa model")
+    model = ensure_model(settings)
+    server = settings.section("server")
+    print("==> Starting the action server and the Rasa server (about half a minute)")
+    servers = start_servers(
+        settings,
+        model,
+        runtime_dir=settings.data_dir / "runtime",
+        host=server.get("host", "127.0.0.1"),
+        port=server.get("port", 5005, int),
+        action_port=server.get("action_port", 5055, int),
+        # Rasa's HTTP API (conversations, tracker) has no auth of its own here: only on loopback.
+        enable_api=is_loopback(server.get("host", "127.0.0.1")),
+    )
+    print(f"Ready: {servers.rasa_url} (logs in {settings.data_dir / 'runtime'})")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        if not args.no_chat and sys.stdin.isatty():
+            from bot.commands.chat import chat_loop
+
+            chat_loop(servers.rasa_url)
+        else:
+            while all(process.poll() is None for process in servers.processes):
+                time.sleep(1)
+            log.error("A server stopped unexpectedly; see the logs in %s", settings.data_dir / "runtime")
+            return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping the servers...")
+        servers.stop()
+    return 0
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def startup_checks(settings) -> None:
+    """Reject bad operator data files before anything starts serving."""
+    from storage.routing.agencies import load_agency_table
+
+    load_agency_table(settings.base_dir / settings.section("routing").get("agencies_file", "storage/routing/agencies.yml"))
