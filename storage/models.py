@@ -27,13 +27,24 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, declarative_base, relationship
 
-Base = declarative_base()
+# Named constraints: SQLite's batch migrations (copy-and-move) can only drop or alter a constraint
+# that has a name, and stable names keep PostgreSQL and SQLite migrations identical.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
 
 def utcnow() -> dt.datetime:
@@ -254,7 +265,8 @@ class InboundDelivery(Base):
     provider_id: Mapped[str] = Column(String(64), nullable=False)
     sender_hash: Mapped[Optional[str]] = Column(String(64))
     state: Mapped[str] = Column(String(12), nullable=False, default="received")
-    payload: Mapped[Optional[dict]] = Column(JSON)
+    # none_as_null: a scrubbed payload must be SQL NULL, not the JSON text 'null'.
+    payload: Mapped[Optional[dict]] = Column(JSON(none_as_null=True))
     attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
     error: Mapped[Optional[str]] = Column(Text)
     received_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)

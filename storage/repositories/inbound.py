@@ -1,0 +1,98 @@
+"""The exactly-once intake log: every webhook delivery is recorded before it is handled.
+
+Why: providers re-send a delivery that got no quick answer (Telegram for about a minute,
+Twilio falls back after 15 s). The (channel, provider_id) unique constraint decides which call
+is the first, so a replay is answered without being handled twice. Payloads hold phone numbers
+and message text, so they are scrubbed as soon as the delivery is handled.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, List, Optional, Tuple, Union
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import InboundDelivery, utcnow
+from storage.repositories._common import insert_or_fetch
+
+_ERROR_MAX = 2000
+
+
+class InboundLog:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, channel: str, provider_id: Any, sender_hash: Optional[str], payload: Any) -> Tuple[int, bool]:
+        """``(delivery_id, is_new)``; ``is_new`` is False for a replay of a recorded delivery.
+
+        Commit the session before answering the provider: a racing replay waits on (PostgreSQL)
+        or behind (SQLite) this transaction and then sees the row.
+        """
+        key = str(provider_id)
+        row, created = insert_or_fetch(
+            self.session,
+            lambda: InboundDelivery(
+                channel=channel, provider_id=key, sender_hash=sender_hash, payload=payload, state="received"
+            ),
+            lambda: self._find(channel, key),
+        )
+        return row.id, created
+
+    def get(self, delivery_id: int) -> Optional[InboundDelivery]:
+        return self.session.get(InboundDelivery, delivery_id)
+
+    def claim(self, delivery_id: int) -> Optional[InboundDelivery]:
+        """Count one handling attempt and return the delivery; None if it is no longer ``received``."""
+        result = self.session.execute(
+            update(InboundDelivery)
+            .where(InboundDelivery.id == delivery_id, InboundDelivery.state == "received")
+            .values(attempts=InboundDelivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return None
+        delivery = self.session.get(InboundDelivery, delivery_id)
+        self.session.refresh(delivery)
+        return delivery
+
+    def mark_handled(self, delivery_id: int, at: Optional[dt.datetime] = None) -> None:
+        """Done: the payload (phone numbers, texts) is erased, only the dedupe key remains."""
+        self._set(delivery_id, state="handled", handled_at=at or utcnow(), payload=None, error=None)
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        self._set(delivery_id, state="failed", error=(error or "")[:_ERROR_MAX])
+
+    def unhandled(self, channel: Optional[str] = None, limit: int = 100) -> List[InboundDelivery]:
+        """Deliveries still ``received``, oldest first: to resume after a restart."""
+        query = select(InboundDelivery).where(InboundDelivery.state == "received")
+        if channel is not None:
+            query = query.where(InboundDelivery.channel == channel)
+        query = query.order_by(InboundDelivery.received_at, InboundDelivery.id).limit(limit)
+        return list(self.session.execute(query).scalars())
+
+    def purge(self, older_than: Union[dt.datetime, dt.timedelta]) -> int:
+        """Forget handled and failed deliveries received before the cut-off; returns how many.
+
+        ``older_than`` is a time or an age. Unhandled deliveries are kept whatever their age.
+        """
+        cutoff = utcnow() - older_than if isinstance(older_than, dt.timedelta) else older_than
+        result = self.session.execute(
+            delete(InboundDelivery)
+            .where(InboundDelivery.received_at < cutoff, InboundDelivery.state != "received")
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    def _find(self, channel: str, provider_id: str) -> Optional[InboundDelivery]:
+        return self.session.execute(
+            select(InboundDelivery).where(InboundDelivery.channel == channel, InboundDelivery.provider_id == provider_id)
+        ).scalar_one_or_none()
+
+    def _set(self, delivery_id: int, **values: Any) -> None:
+        delivery = self.session.get(InboundDelivery, delivery_id)
+        if delivery is None:
+            raise LookupError(f"no inbound delivery {delivery_id}")
+        for name, value in values.items():
+            setattr(delivery, name, value)
+        self.session.flush()

@@ -1,0 +1,75 @@
+"""Accessibility preferences of one channel user (voice replies, simple language, speech rate)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Profile, utcnow
+from storage.repositories._common import insert_or_fetch
+
+SPEECH_RATES = ("normal", "slow")
+_BOOLEAN_FIELDS = ("voice_replies", "simple_language", "disability_consent", "onboarded")
+EDITABLE_FIELDS = _BOOLEAN_FIELDS + ("speech_rate", "disability")
+
+
+def _validate(fields: Dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown profile field(s) {unknown}; allowed: {EDITABLE_FIELDS}")
+    for name in _BOOLEAN_FIELDS:
+        if name in fields and not isinstance(fields[name], bool):
+            raise ValueError(f"{name} must be true or false, got {fields[name]!r}")
+    if "speech_rate" in fields and fields["speech_rate"] not in SPEECH_RATES:
+        raise ValueError(f"speech_rate {fields['speech_rate']!r} is not one of {SPEECH_RATES}")
+    disability = fields.get("disability")
+    if disability is not None and (not isinstance(disability, str) or len(disability) > 64):
+        raise ValueError("disability must be a short text (at most 64 characters)")
+
+
+class ProfileRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, channel: str, identity_hash: str) -> Optional[Profile]:
+        return self.session.execute(
+            select(Profile).where(Profile.channel == channel, Profile.identity_hash == identity_hash)
+        ).scalar_one_or_none()
+
+    def get_or_create(self, channel: str, identity_hash: str, defaults: Optional[Dict[str, Any]] = None) -> Profile:
+        """The profile, created with ``defaults`` (e.g. the operator's accessibility defaults) if new."""
+        defaults = dict(defaults or {})
+        _validate(defaults)
+        self._check_consent(defaults, None)
+        profile, _created = insert_or_fetch(
+            self.session,
+            lambda: Profile(channel=channel, identity_hash=identity_hash, **defaults),
+            lambda: self.get(channel, identity_hash),
+        )
+        return profile
+
+    def update(self, channel: str, identity_hash: str, **fields: Any) -> Profile:
+        """Change some preferences (creating the profile if missing); ValueError on bad input.
+
+        A disability is stored only together with consent (``disability_consent=True`` now or
+        earlier); withdrawing consent erases it.
+        """
+        _validate(fields)
+        profile = self.get_or_create(channel, identity_hash)
+        self._check_consent(fields, profile)
+        for name, value in fields.items():
+            setattr(profile, name, value)
+        if fields.get("disability_consent") is False:
+            profile.disability = None
+        profile.updated_at = utcnow()
+        self.session.flush()
+        return profile
+
+    @staticmethod
+    def _check_consent(fields: Dict[str, Any], profile: Optional[Profile]) -> None:
+        if fields.get("disability") is None:
+            return
+        consent = fields.get("disability_consent", profile.disability_consent if profile else False)
+        if not consent:
+            raise ValueError("disability is stored only with disability_consent=True")

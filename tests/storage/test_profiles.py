@@ -1,0 +1,47 @@
+import pytest
+
+from storage.repositories import ProfileRepository
+
+HASH = "c" * 64
+
+
+def test_update_creates_the_profile_with_defaults(session):
+    profiles = ProfileRepository(session)
+    assert profiles.get("telegram", HASH) is None
+    profile = profiles.update("telegram", HASH, voice_replies=True)
+    assert (profile.voice_replies, profile.simple_language, profile.speech_rate) == (True, False, "normal")
+    assert profiles.get("telegram", HASH).id == profile.id
+
+
+def test_get_or_create_applies_defaults_only_once(session):
+    profiles = ProfileRepository(session)
+    created = profiles.get_or_create("sms", HASH, {"simple_language": True})
+    again = profiles.get_or_create("sms", HASH, {"simple_language": False})
+    assert again.id == created.id and again.simple_language is True
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"speech_rate": "fast"},
+        {"voice": True},
+        {"voice_replies": "yes"},
+        {"id": 5},
+        {"disability": "tunanetra"},
+    ],
+)
+def test_invalid_updates_are_refused(session, fields):
+    with pytest.raises(ValueError):
+        ProfileRepository(session).update("telegram", HASH, **fields)
+
+
+def test_disability_is_kept_only_with_consent(session):
+    profiles = ProfileRepository(session)
+    profile = profiles.update("whatsapp", HASH, disability="tunanetra", disability_consent=True)
+    assert profile.disability == "tunanetra"
+    profile = profiles.update("whatsapp", HASH, disability_consent=False)
+    assert profile.disability is None
+
+
+def test_slow_speech_rate_is_stored(session):
+    assert ProfileRepository(session).update("telegram", HASH, speech_rate="slow").speech_rate == "slow"
