@@ -1,0 +1,1 @@
+"""Operator tools for outreach events: entry points, printable posters, and benefit reports."""
