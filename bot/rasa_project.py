@@ -168,6 +168,9 @@ def write_credentials(settings: Settings, directory: Path, extra: Optional[Dict[
     for name, connector in CONNECTORS.items():
         if settings.channel_enabled(name):
             content[connector] = None if connector == "rest" else {}
+    # The read-only export API rides on the Rasa server as a connector; on only with a token.
+    if settings.section("export_api").has("token"):
+        content["channels.export_api.ExportApiInput"] = {}
     content.update(extra or {})
     path = directory / "credentials.yml"
     path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")

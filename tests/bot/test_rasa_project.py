@@ -51,3 +51,11 @@ def test_the_fingerprint_changes_with_the_training_data_and_not_with_test_storie
     assert rasa_project.fingerprint() == before
     (dialogs / "nlu.yml").write_text("version: '3.1'\nnlu: [changed]\n")
     assert rasa_project.fingerprint() != before
+
+
+def test_the_export_api_is_served_only_when_its_token_is_set(tmp_path):
+    base = {"SAPALAPOR_IDENTITY_KEY": "k" * 32}
+    without = rasa_project.write_credentials(load_settings(environ=base), tmp_path)
+    assert "channels.export_api.ExportApiInput" not in yaml.safe_load(without.read_text())
+    with_token = rasa_project.write_credentials(load_settings(environ={**base, "SAPALAPOR_EXPORT_TOKEN": "t" * 24}), tmp_path)
+    assert "channels.export_api.ExportApiInput" in yaml.safe_load(with_token.read_text())
