@@ -8,6 +8,7 @@ from typing import Dict, List, Optional
 import pytest
 from sqlalchemy import select
 
+from bot.actions.report_form import local_today
 from bot.rasa_project import start_servers
 from bot.settings import load_settings
 from storage import tracking_numbers
@@ -146,7 +147,7 @@ def test_several_reporters_file_at_once_and_a_restart_loses_nothing(isolated_ser
 
     database: Database = isolated_servers["database"]
     settings = isolated_servers["settings"]
-    today = dt.date.today()
+    today = local_today()  # the citizen's today: Asia/Jakarta, not the server's UTC
     with database.session() as session:
         reports = {report.report_type: report for report in session.execute(select(Report)).scalars()}
         assert set(reports) == {filing.report_type for filing in FILINGS}

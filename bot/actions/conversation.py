@@ -1,0 +1,230 @@
+"""Actions around the forms: session start, greeting, help, repeat, preferences, handover.
+
+Why custom actions: each depends on the conversation (which step is being asked, what was
+said last, whether a report is in progress) or on stored data (the profile, the handover log).
+All of them work inside a form too; the rules then return to the form where it was.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot import answers
+from bot.actions import runtime
+from storage.repositories import HandoverRepository, ProfileRepository, ReporterRepository
+
+log = logging.getLogger(__name__)
+
+FORMS = ("report_form", "status_form", "rating_form")
+
+
+def _active_loop(tracker: Tracker) -> Any:
+    return (tracker.active_loop or {}).get("name")
+
+
+def _defaults() -> Dict[str, bool]:
+    section = runtime.settings().section("accessibility.defaults")
+    return {"voice_replies": section.flag("voice_replies"), "simple_language": section.flag("simple_language")}
+
+
+class ActionSessionStart(Action):
+    """Loads the accessibility profile and opens a measurement record for the conversation.
+
+    ``conversation_ref`` is a random uuid4 hex: it links the steps of one conversation for the
+    funnel and says nothing about the person. ``event_code`` comes from the first message's
+    metadata (a socialisation event's deep link or keyword).
+    """
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        preferences = {"voice_replies": False, "simple_language": False}
+        try:
+            preferences = _defaults()
+            who = runtime.caller(tracker)
+
+            def load(session):
+                profile = ProfileRepository(session).get(who.channel, who.identity_hash)
+                if profile is not None:
+                    return {"voice_replies": profile.voice_replies, "simple_language": profile.simple_language}
+                return None
+
+            stored = await runtime.in_session(load)
+            if stored is not None:
+                preferences = stored
+        except Exception:
+            log.exception("could not load the profile at session start; using the defaults")
+        slots = {
+            "conversation_ref": uuid.uuid4().hex,
+            "event_code": metadata.get("event_code") or None,
+            "voice_replies": bool(preferences["voice_replies"]),
+            "simple_language": bool(preferences["simple_language"]),
+        }
+        await runtime.measure(tracker, "started", slots)
+        events: List[EventType] = [SessionStarted()]
+        events += [SlotSet(name, value) for name, value in slots.items()]
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionGreet(Action):
+    """Greets; a new person also gets one skippable offer of voice replies and simple language."""
+
+    def name(self) -> Text:
+        return "action_greet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        new_person = False
+        try:
+            who = runtime.caller(tracker)
+
+            def onboard(session):
+                repository = ProfileRepository(session)
+                profile = repository.get(who.channel, who.identity_hash)
+                if profile is not None and profile.onboarded:
+                    return False
+                # Marked at once: the offer is made once, whether it is taken or skipped.
+                repository.update(who.channel, who.identity_hash, onboarded=True)
+                return True
+
+            new_person = await runtime.in_session(onboard)
+        except Exception:
+            log.exception("could not read or update the profile while greeting")
+        if new_person:
+            dispatcher.utter_message(response="utter_greet_new")
+            dispatcher.utter_message(response="utter_onboarding")
+        else:
+            dispatcher.utter_message(response="utter_greet")
+        return []
+
+
+class ActionHelp(Action):
+    """Explains the step being asked (or what the assistant does), then the rules resume the form."""
+
+    def name(self) -> Text:
+        return "action_help"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        step = tracker.get_slot("requested_slot") if _active_loop(tracker) else None
+        response = f"utter_help_{step}" if step else "utter_help_general"
+        if response not in (domain.get("responses") or {}):
+            response = "utter_help_general"
+        dispatcher.utter_message(response=response)
+        if not _active_loop(tracker):
+            dispatcher.utter_message(response="utter_menu")
+        return []
+
+
+def last_bot_turn(events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    """The bot messages sent between the previous user message and the latest one."""
+    seen_latest_user = False
+    turn: List[Dict[Text, Any]] = []
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest_user:
+                break
+            seen_latest_user = True
+        elif kind == "bot" and seen_latest_user:
+            turn.append(event)
+    turn.reverse()
+    return turn
+
+
+class ActionRepeat(Action):
+    """Repeats the bot's last turn, from the tracker's events.
+
+    Inside a form the question itself is left out: the form asks it again right after.
+    """
+
+    def name(self) -> Text:
+        return "action_repeat"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        turn = last_bot_turn(tracker.events)
+        if _active_loop(tracker) and tracker.get_slot("requested_slot"):
+            turn = [event for event in turn if not _is_question(event)]
+            if not turn:
+                return []
+        if not turn:
+            dispatcher.utter_message(response="utter_nothing_to_repeat")
+            return []
+        for event in turn:
+            data = event.get("data") or {}
+            dispatcher.utter_message(
+                text=event.get("text"),
+                buttons=data.get("buttons") or [],
+                image=data.get("image"),
+                json_message=data.get("custom"),
+            )
+        return []
+
+
+def _is_question(event: Dict[Text, Any]) -> bool:
+    action = ((event.get("metadata") or {}).get("utter_action") or "")
+    return action.startswith("utter_ask_") or action == "utter_readback"
+
+
+class ActionSetPreference(Action):
+    """Voice replies or simple language on/off, stored in the profile and in the slot."""
+
+    def name(self) -> Text:
+        return "action_set_preference"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent = runtime.latest_intent(tracker)
+        field = "simple_language" if intent == "choose_simple_language" else "voice_replies"
+        entity = answers.entity_value(runtime.latest_entities(tracker), field)
+        value = answers.preference_on(runtime.latest_text(tracker), entity)
+        try:
+            who = runtime.caller(tracker)
+            await runtime.in_session(
+                lambda session: ProfileRepository(session).update(who.channel, who.identity_hash, **{field: value})
+            )
+        except Exception:
+            log.exception("could not store the %s preference", field)
+        prefix = "utter_simple" if field == "simple_language" else "utter_voice"
+        dispatcher.utter_message(response=f"{prefix}_{'on' if value else 'off'}")
+        if not _active_loop(tracker):
+            dispatcher.utter_message(response="utter_menu")
+        return [SlotSet(field, value)]
+
+
+class ActionRequestHuman(Action):
+    """Records a handover request; a report in progress stays and the form resumes."""
+
+    def name(self) -> Text:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        in_progress = _active_loop(tracker) == "report_form"
+        try:
+            who = runtime.caller(tracker)
+
+            def record(session):
+                reporter = ReporterRepository(session).get(who.channel, who.identity_hash)
+                HandoverRepository(session).request(
+                    channel=who.channel,
+                    sender_ref=who.sender_ref,
+                    reporter_id=reporter.id if reporter else None,
+                    report_in_progress=in_progress,
+                    reason=runtime.latest_text(tracker)[:500] or None,
+                )
+
+            await runtime.in_session(record)
+        except Exception:
+            log.exception("could not record the handover request of conversation %s", tracker.get_slot("conversation_ref"))
+            dispatcher.utter_message(response="utter_handover_failed")
+            return []
+        dispatcher.utter_message(response="utter_handover", service_hours=runtime.service_hours())
+        if in_progress:
+            dispatcher.utter_message(response="utter_handover_form_kept")
+        return []

@@ -1,0 +1,341 @@
+"""The report form: validation, the questions that depend on earlier answers, filing, cancelling.
+
+Flow (bot/actions/report_form.mmd): report_type -> description -> location -> incident_date
+-> privacy -> read-back (report_confirmed). "Tidak, ubah" at the read-back asks which field
+(field_to_correct), clears only that field, asks it again and reads back again. A spoken answer
+may be parked for a "Saya mendengar: ..." confirmation first (bot.actions.read_back).
+
+Decisions:
+* A description that is too short to act on ("jalan rusak") is asked for once more, politely;
+  the second answer is kept whatever its length (people who cannot write more must not be stuck).
+* "lupa" / "tidak tahu" for the date gets one request for an estimate; a second "tidak tahu"
+  is kept as ``tidak_diketahui`` and filed as no date. A future date is never kept.
+* Filing is idempotent: the submission key hashes the sender id, the conversation reference and
+  the moment this form started, so a retried ``action_submit_report`` returns the same report.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from typing import Any, Dict, List, Optional, Text
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot import answers
+from bot.actions import runtime
+from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin
+from bot.dates import format_indonesian_date, parse_indonesian_date, says_unknown
+from storage.repositories import ReportDraft, ReportRepository, new_pin
+from storage.repositories.reports import hash_pin, verify_pin
+
+log = logging.getLogger(__name__)
+
+REPORT_SLOTS = ("report_type", "description", "location", "incident_date", "privacy")
+UNKNOWN_DATE = "tidak_diketahui"
+# Everything a report in progress keeps; cleared after filing or cancelling.
+FORM_STATE_SLOTS = REPORT_SLOTS + (
+    "report_confirmed", "field_to_correct", "ask_hint", "description_nudged", "date_unknown_asked",
+    "location_latitude", "location_longitude", "form_started_at",
+) + HEARD_SLOTS
+# An opening message this long is taken as the description ("jalan di depan ... rusak").
+OPENING_DESCRIPTION_WORDS = 8
+LOCAL_TIME_ZONE = ZoneInfo("Asia/Jakarta")
+
+TYPE_LABELS = {"pengaduan": "Pengaduan", "aspirasi": "Aspirasi", "permintaan_informasi": "Permintaan informasi"}
+# Said plainly in the read-back: a wrong privacy level has exposed reporters before.
+PRIVACY_LABELS = {
+    "biasa": "BIASA. Isi laporan terbuka untuk umum, nama Anda tercatat",
+    "rahasia": "RAHASIA. Hanya petugas yang membaca, nama Anda tercatat",
+    "anonim": "ANONIM. Nama Anda tidak disimpan, cek status pakai PIN",
+}
+
+
+def local_today() -> dt.date:
+    return dt.datetime.now(LOCAL_TIME_ZONE).date()
+
+
+def submission_key(sender_id: str, conversation_ref: Optional[str], form_started_at: Any) -> str:
+    material = f"{sender_id}|{conversation_ref or ''}|{form_started_at or ''}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def reset_form_events() -> List[EventType]:
+    return [SlotSet(name, None) for name in FORM_STATE_SLOTS]
+
+
+def _answer(tracker: Tracker, slot: Text, fits=None) -> Dict[Text, Any]:
+    text = runtime.answer_for(tracker, slot, fits)
+    return {} if text is None else {slot: text}
+
+
+def _names_a_date(text: str) -> bool:
+    return says_unknown(text) or parse_indonesian_date(text, local_today()) is not None
+
+
+class ValidateReportForm(ReadBackMixin, FormValidationAction):
+    always_read_back = ("description", "location")
+    never_read_back = ("report_type",)
+
+    def name(self) -> Text:
+        return "validate_report_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        events: List[EventType] = []
+        if tracker.get_slot("form_started_at") is None:
+            started = time.time()
+            events.append(SlotSet("form_started_at", started))
+            tracker.slots["form_started_at"] = started
+            self._take_opening_description(tracker)
+        return events + await super().run(dispatcher, tracker, domain)
+
+    @staticmethod
+    def _take_opening_description(tracker: Tracker) -> None:
+        """Someone who opens with the whole story is not asked to tell it again."""
+        text = runtime.latest_text(tracker).strip()
+        if tracker.get_slot("description") or answers.is_command(text):
+            return
+        if runtime.latest_intent(tracker) not in ("file_complaint", "file_aspiration", "request_information"):
+            return
+        if len(text.split()) < OPENING_DESCRIPTION_WORDS or answers.too_short_to_act_on(text):
+            return
+        # Appended as a slot candidate, so it is validated like any other answer.
+        tracker.events.append({"event": "slot", "name": "description", "value": text})
+        tracker.slots["description"] = text
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        slots = list(domain_slots)
+        if tracker.get_slot("report_confirmed") is False:
+            slots.insert(slots.index("report_confirmed"), "field_to_correct")
+        return self.with_read_back(slots, tracker)
+
+    async def accepted(self, slot: Text, value: Any, tracker: Tracker) -> Dict[Text, Any]:
+        if slot in REPORT_SLOTS:
+            await runtime.measure(tracker, f"slot:{slot}")
+        return {}
+
+    # Answers to the question being asked; `fits` lets a plain answer win over a control intent.
+    async def extract_report_type(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return _answer(tracker, "report_type", lambda text: answers.report_type_from(text) is not None)
+
+    async def extract_description(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return _answer(tracker, "description")
+
+    async def extract_location(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return _answer(tracker, "location")
+
+    async def extract_incident_date(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return _answer(tracker, "incident_date", _names_a_date)
+
+    async def extract_privacy(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return _answer(tracker, "privacy", lambda text: answers.privacy_from(text) is not None)
+
+    async def extract_report_confirmed(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return _answer(tracker, "report_confirmed", lambda text: answers.yes_no(text) is not None)
+
+    async def validate_report_type(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        found = answers.report_type_from(value if isinstance(value, str) else None, runtime.latest_intent(tracker))
+        if found is None:
+            return {"report_type": None}
+        return await self.keep("report_type", found, tracker)
+
+    async def validate_description(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        text = (value or "").strip() if isinstance(value, str) else ""
+        if not text or answers.is_command(text):
+            return {"description": None}
+        if answers.too_short_to_act_on(text) and not tracker.get_slot("description_nudged"):
+            return {"description": None, "description_nudged": True, "ask_hint": "more_detail"}
+        return await self.keep("description", text, tracker)
+
+    async def validate_location(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        text = (value or "").strip() if isinstance(value, str) else ""
+        pin = runtime.latest_metadata(tracker).get("location_pin") or {}
+        result: Dict[Text, Any] = {}
+        try:
+            latitude, longitude = float(pin["latitude"]), float(pin["longitude"])
+        except (KeyError, TypeError, ValueError):
+            latitude = longitude = None
+        if latitude is not None:
+            result.update(location_latitude=latitude, location_longitude=longitude)
+            if not text or answers.is_command(text):
+                text = f"Titik lokasi {latitude:.5f}, {longitude:.5f}"
+                result.update(await self.accepted("location", text, tracker))
+                result["location"] = text  # a map pin is exact: nothing to read back
+                return result
+        if len(text) < 3 or answers.is_command(text):
+            return {"location": None}
+        result.update(await self.keep("location", text, tracker))
+        return result
+
+    async def validate_incident_date(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        text = value if isinstance(value, str) else ""
+        if says_unknown(text):
+            if not tracker.get_slot("date_unknown_asked"):
+                return {"incident_date": None, "date_unknown_asked": True, "ask_hint": "estimate"}
+            return await self.keep("incident_date", UNKNOWN_DATE, tracker)
+        today = local_today()
+        found = parse_indonesian_date(text, today)
+        if found is None:
+            return {"incident_date": None, "ask_hint": "unclear"}
+        if found > today:
+            return {"incident_date": None, "ask_hint": "future"}
+        return await self.keep("incident_date", found.isoformat(), tracker)
+
+    async def validate_privacy(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        entity = answers.entity_value(runtime.latest_entities(tracker), "privacy")
+        found = answers.privacy_from(value if isinstance(value, str) else None, entity)
+        if found is None:
+            return {"privacy": None}
+        return await self.keep("privacy", found, tracker)
+
+    async def validate_report_confirmed(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        if isinstance(value, bool):
+            return {"report_confirmed": value}
+        confirmed = answers.yes_no(value, runtime.latest_intent(tracker))
+        if confirmed:
+            await runtime.measure(tracker, "readback_confirmed")
+        return {"report_confirmed": confirmed}
+
+    async def extract_field_to_correct(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        return _answer(tracker, "field_to_correct", lambda text: answers.field_from(text) is not None)
+
+    async def validate_field_to_correct(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+        entity = answers.entity_value(runtime.latest_entities(tracker), "field")
+        field = answers.field_from(value if isinstance(value, str) else None, entity)
+        if field is None:
+            return {"field_to_correct": None}
+        result: Dict[Text, Any] = {"field_to_correct": None, "report_confirmed": None, field: None}
+        if field == "incident_date":
+            result["date_unknown_asked"] = None
+        if field == "location":
+            result.update(location_latitude=None, location_longitude=None)
+        return result
+
+
+class _AskWithHint:
+    """Asks a slot's question, choosing the wording by why it is asked (again).
+
+    A mixin (not an Action itself), so the action server registers only the concrete asks.
+    """
+
+    slot: Text = ""
+    hints: Dict[Text, Text] = {}
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        response = self.hints.get(tracker.get_slot("ask_hint") or "", f"utter_ask_{self.slot}")
+        dispatcher.utter_message(response=response)
+        return [SlotSet("ask_hint", None)]
+
+
+class ActionAskDescription(_AskWithHint, Action):
+    slot = "description"
+    hints = {"more_detail": "utter_ask_description_more"}
+
+
+class ActionAskIncidentDate(_AskWithHint, Action):
+    slot = "incident_date"
+    hints = {
+        "estimate": "utter_ask_incident_date_estimate",
+        "future": "utter_ask_incident_date_future",
+        "unclear": "utter_ask_incident_date_unclear",
+    }
+
+
+def readback_values(slots: Dict[Text, Any]) -> Dict[Text, Text]:
+    """The labels the read-back fills in: words a person understands, never codes."""
+    date_value = slots.get("incident_date")
+    if date_value and date_value != UNKNOWN_DATE:
+        date_label = format_indonesian_date(dt.date.fromisoformat(date_value))
+    else:
+        date_label = "tidak diketahui"
+    return {
+        "type_label": TYPE_LABELS.get(slots.get("report_type") or "", "-"),
+        "date_label": date_label,
+        "privacy_label": PRIVACY_LABELS.get(slots.get("privacy") or "", "-"),
+    }
+
+
+class ActionAskReportConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_report_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_readback", **readback_values(tracker.slots))
+        return [SlotSet("ask_hint", None)]
+
+
+class ActionSubmitReport(Action):
+    def name(self) -> Text:
+        return "action_submit_report"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        slots = tracker.slots
+        try:
+            who = runtime.caller(tracker)
+            anonymous = slots.get("privacy") == "anonim"
+            pin = new_pin() if anonymous else None
+            date_value = slots.get("incident_date")
+            draft = ReportDraft(
+                submission_key=submission_key(tracker.sender_id, slots.get("conversation_ref"), slots.get("form_started_at")),
+                report_type=slots.get("report_type"),
+                description=slots.get("description") or "",
+                location_text=slots.get("location") or "",
+                incident_date=dt.date.fromisoformat(date_value) if date_value and date_value != UNKNOWN_DATE else None,
+                privacy=slots.get("privacy"),
+                channel=who.channel,
+                identity_hash=None if anonymous else who.identity_hash,
+                pin=pin,
+                event_code=slots.get("event_code"),
+                latitude=slots.get("location_latitude"),
+                longitude=slots.get("location_longitude"),
+                sender_ref=who.sender_ref,
+            )
+
+            def work(session):
+                report = ReportRepository(session).file(draft)
+                if pin is not None and not verify_pin(pin, report.pin_hash):
+                    # A retried submit found the report filed earlier, whose PIN never reached
+                    # the person: the same conversation gets a fresh PIN for it.
+                    report.pin_hash = hash_pin(pin)
+                    session.flush()
+                return report.id, report.tracking_number
+
+            report_id, tracking_number = await runtime.in_session(work)
+        except Exception:
+            log.exception("filing the report of conversation %s failed", slots.get("conversation_ref"))
+            dispatcher.utter_message(response="utter_submit_failed")
+            return [SlotSet("report_confirmed", None), FollowupAction("report_form")]
+        dispatcher.utter_message(response="utter_submitted", tracking_number=tracking_number)
+        if pin is not None:
+            dispatcher.utter_message(response="utter_submitted_pin", pin=pin)
+        await runtime.measure(tracker, "filed")
+        return reset_form_events() + [SlotSet("last_report_id", float(report_id))]
+
+
+class ActionCancelReport(Action):
+    """Stops the active form without filing (after the confirmation the rules ask for)."""
+
+    def name(self) -> Text:
+        return "action_cancel_report"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        loop = (tracker.active_loop or {}).get("name")
+        if loop == "report_form":
+            dispatcher.utter_message(response="utter_cancelled")
+            await runtime.measure(tracker, "cancelled")
+        else:
+            dispatcher.utter_message(response="utter_stopped")
+        events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
+        events += reset_form_events()
+        events += [SlotSet(name, None) for name in ("tracking_number", "status_pin", "status_needs_pin", "satisfaction", "last_report_id")]
+        return events

@@ -1,0 +1,279 @@
+import datetime as dt
+from unittest.mock import ANY
+
+import pytest
+from rasa_sdk.events import SlotSet
+from sqlalchemy import select
+
+from bot.actions.report_form import ValidateReportForm, local_today
+from storage.models import ConversationEvent
+from tests.bot.actions.conftest import make_tracker, user_message
+
+FILLED = {
+    "report_type": "pengaduan",
+    "description": "Jalan di depan pasar berlubang besar sejak dua minggu, motor sering jatuh.",
+    "location": "Pasar Cicalengka, Kabupaten Bandung",
+    "incident_date": "2026-11-25",
+    "privacy": "biasa",
+    "form_started_at": 1764290000.0,
+    "conversation_ref": "c0ffee",
+}
+
+
+def answer(slot, value, text=None, intent="nlu_fallback", slots=None, metadata=None, entities=None, by_rasa=False):
+    """The tracker the validation action gets for one form turn.
+
+    The form's own slots are extracted by the action from the latest message; only a slot Rasa
+    fills itself (report_type from the opening intent) arrives as a trailing slot event.
+    """
+    text = value if text is None else text
+    current = dict(slots or {})
+    current.setdefault("form_started_at", 1764290000.0)
+    current["requested_slot"] = None if by_rasa else slot
+    latest = user_message(text, intent, entities, metadata)
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": latest},
+        {"event": "action", "name": "report_form"},
+    ]
+    if by_rasa:
+        current[slot] = value
+        events.append({"event": "slot", "name": slot, "value": value})
+    return make_tracker(current, text, intent, entities, metadata, events=events)
+
+
+async def run_form(tracker, dispatcher, domain):
+    return await ValidateReportForm().run(dispatcher, tracker, domain)
+
+
+async def test_a_complaint_opening_sets_the_type_and_asks_for_the_description(database, dispatcher, domain):
+    tracker = answer("report_type", "pengaduan", text="mau lapor min jalan rusak", intent="file_complaint",
+                     slots={"form_started_at": None}, by_rasa=True)
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [
+        SlotSet("form_started_at", ANY),
+        SlotSet("report_type", "pengaduan"),
+        SlotSet("requested_slot", "description"),
+    ]
+
+
+async def test_an_opening_that_tells_the_whole_story_is_taken_as_the_description(database, dispatcher, domain):
+    story = "jalan di depan pasar Cicalengka berlubang besar sejak dua minggu dan motor jatuh"
+    tracker = answer("report_type", "pengaduan", text=story, intent="file_complaint",
+                     slots={"form_started_at": None}, by_rasa=True)
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [
+        SlotSet("form_started_at", ANY),
+        SlotSet("report_type", "pengaduan"),
+        SlotSet("description", story),
+        SlotSet("requested_slot", "location"),
+    ]
+
+
+async def test_a_menu_word_answers_the_report_type_question(database, dispatcher, domain):
+    events = await run_form(answer("report_type", "usul", intent="nlu_fallback"), dispatcher, domain)
+    assert events == [SlotSet("report_type", "aspirasi"), SlotSet("requested_slot", "description")]
+
+
+async def test_a_too_short_description_is_asked_for_more_detail_once(database, dispatcher, domain):
+    tracker = answer("description", "jalan rusak", slots={"report_type": "pengaduan"})
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [
+        SlotSet("description", None),
+        SlotSet("description_nudged", True),
+        SlotSet("ask_hint", "more_detail"),
+        SlotSet("requested_slot", "description"),
+    ]
+
+
+async def test_a_short_description_is_kept_after_one_request_for_detail(database, dispatcher, domain):
+    tracker = answer("description", "jalan rusak parah", slots={"report_type": "pengaduan", "description_nudged": True})
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [SlotSet("description", "jalan rusak parah"), SlotSet("requested_slot", "location")]
+
+
+async def test_a_telegram_location_pin_fills_the_location(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    pin = {"location_pin": {"latitude": -6.9175, "longitude": 107.6191}}
+    events = await run_form(answer("location", "", slots=slots, metadata=pin), dispatcher, domain)
+    assert events == [
+        SlotSet("location", "Titik lokasi -6.91750, 107.61910"),
+        SlotSet("location_latitude", -6.9175),
+        SlotSet("location_longitude", 107.6191),
+        SlotSet("requested_slot", "incident_date"),
+    ]
+
+
+@pytest.mark.parametrize("text, days_ago", [("kemarin", 1), ("3 hari lalu", 3), ("tadi pagi", 0)])
+async def test_a_relative_date_is_stored_as_an_iso_date(database, dispatcher, domain, text, days_ago):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location")}
+    events = await run_form(answer("incident_date", text, slots=slots), dispatcher, domain)
+    expected = (local_today() - dt.timedelta(days=days_ago)).isoformat()
+    assert events == [SlotSet("incident_date", expected), SlotSet("requested_slot", "privacy")]
+
+
+async def test_a_future_date_is_rejected_and_asked_again_kindly(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location")}
+    events = await run_form(answer("incident_date", "besok", slots=slots), dispatcher, domain)
+    assert events == [
+        SlotSet("incident_date", None),
+        SlotSet("ask_hint", "future"),
+        SlotSet("requested_slot", "incident_date"),
+    ]
+
+
+async def test_not_knowing_the_date_gets_one_request_for_an_estimate(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location")}
+    events = await run_form(answer("incident_date", "lupa", slots=slots), dispatcher, domain)
+    assert events == [
+        SlotSet("incident_date", None),
+        SlotSet("date_unknown_asked", True),
+        SlotSet("ask_hint", "estimate"),
+        SlotSet("requested_slot", "incident_date"),
+    ]
+
+
+async def test_not_knowing_the_date_twice_is_kept_as_unknown(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location")}
+    slots["date_unknown_asked"] = True
+    events = await run_form(answer("incident_date", "tetap tidak tahu", slots=slots), dispatcher, domain)
+    assert events == [SlotSet("incident_date", "tidak_diketahui"), SlotSet("requested_slot", "privacy")]
+
+
+async def test_privacy_is_taken_from_the_button_payload(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location", "incident_date")}
+    tracker = answer(
+        "privacy", '/affirm{"privacy": "anonim"}', intent="affirm", slots=slots,
+        entities=[{"entity": "privacy", "value": "anonim"}],
+    )
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [SlotSet("privacy", "anonim"), SlotSet("requested_slot", "report_confirmed")]
+
+
+async def test_saying_no_at_the_read_back_asks_which_field_to_change(database, dispatcher, domain):
+    tracker = answer("report_confirmed", "tidak, ubah", intent="deny", slots=FILLED)
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [SlotSet("report_confirmed", False), SlotSet("requested_slot", "field_to_correct")]
+
+
+async def test_choosing_a_field_clears_only_that_field_and_asks_it_again(database, dispatcher, domain):
+    slots = dict(FILLED, report_confirmed=False, requested_slot="field_to_correct")
+    tracker = make_tracker(slots, text="3", intent="nlu_fallback")
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [
+        SlotSet("field_to_correct", None),
+        SlotSet("report_confirmed", None),
+        SlotSet("location", None),
+        SlotSet("location_latitude", None),
+        SlotSet("location_longitude", None),
+        SlotSet("requested_slot", "location"),
+    ]
+
+
+async def test_a_control_intent_is_never_taken_as_the_field_to_change(database, dispatcher, domain):
+    slots = dict(FILLED, report_confirmed=False, requested_slot="field_to_correct")
+    events = await run_form(make_tracker(slots, text="batal", intent="cancel"), dispatcher, domain)
+    assert events == [SlotSet("requested_slot", "field_to_correct")]
+
+
+async def test_saying_yes_at_the_read_back_completes_the_form(database, dispatcher, domain):
+    events = await run_form(answer("report_confirmed", "/affirm", intent="affirm", slots=FILLED), dispatcher, domain)
+    assert events == [SlotSet("report_confirmed", True), SlotSet("requested_slot", None)]
+    with database.session() as session:
+        steps = session.execute(select(ConversationEvent.step)).scalars().all()
+    assert steps == ["readback_confirmed"]
+
+
+async def test_a_spoken_location_is_read_back_before_it_is_kept(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    voice = {"input_mode": "voice", "stt_confidence": 0.93}
+    events = await run_form(answer("location", "pasar cicalengka", slots=slots, metadata=voice), dispatcher, domain)
+    assert events == [
+        SlotSet("location", None),
+        SlotSet("heard_text", "pasar cicalengka"),
+        SlotSet("heard_slot", "location"),
+        SlotSet("heard_value", "pasar cicalengka"),
+        SlotSet("heard_confirmed", None),
+        SlotSet("requested_slot", "heard_confirmed"),
+    ]
+
+
+async def test_yes_to_what_was_heard_keeps_the_answer(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    slots.update(heard_text="pasar cicalengka", heard_slot="location", heard_value="pasar cicalengka",
+                 requested_slot="heard_confirmed", conversation_ref="c0ffee", form_started_at=1764290000.0)
+    events = await run_form(make_tracker(slots, text="iya benar", intent="affirm"), dispatcher, domain)
+    assert events == [
+        SlotSet("heard_confirmed", None),
+        SlotSet("heard_text", None),
+        SlotSet("heard_slot", None),
+        SlotSet("heard_value", None),
+        SlotSet("location", "pasar cicalengka"),
+        SlotSet("requested_slot", "incident_date"),
+    ]
+    with database.session() as session:
+        assert session.execute(select(ConversationEvent.step)).scalars().all() == ["slot:location"]
+
+
+async def test_no_to_what_was_heard_asks_the_question_again(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    slots.update(heard_text="pasar cicalengka", heard_slot="location", heard_value="pasar cicalengka",
+                 requested_slot="heard_confirmed", form_started_at=1764290000.0)
+    events = await run_form(make_tracker(slots, text="bukan", intent="deny"), dispatcher, domain)
+    assert events == [
+        SlotSet("heard_confirmed", None),
+        SlotSet("heard_text", None),
+        SlotSet("heard_slot", None),
+        SlotSet("heard_value", None),
+        SlotSet("requested_slot", "location"),
+    ]
+
+
+async def test_an_unsure_spoken_date_is_read_back_but_a_sure_one_is_kept(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location")}
+    unsure = await run_form(
+        answer("incident_date", "kemarin", slots=slots, metadata={"input_mode": "voice", "stt_confidence": 0.41}),
+        dispatcher, domain,
+    )
+    assert SlotSet("requested_slot", "heard_confirmed") in unsure
+    sure = await run_form(
+        answer("incident_date", "kemarin", slots=slots, metadata={"input_mode": "voice", "stt_confidence": 0.92}),
+        dispatcher, domain,
+    )
+    assert sure[-1] == SlotSet("requested_slot", "privacy")
+
+
+async def test_each_accepted_answer_is_a_funnel_step(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "conversation_ref")}
+    await run_form(answer("location", "Pasar Cicalengka", slots=slots), dispatcher, domain)
+    with database.session() as session:
+        rows = session.execute(select(ConversationEvent)).scalars().all()
+    assert [(row.step, row.channel, row.conversation_ref) for row in rows] == [("slot:location", "rest", "c0ffee")]
+
+
+async def test_a_plain_answer_filed_under_a_control_intent_is_still_the_answer(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location", "incident_date")}
+    events = await run_form(answer("privacy", "anonim", intent="ask_help", slots=slots), dispatcher, domain)
+    assert events == [SlotSet("privacy", "anonim"), SlotSet("requested_slot", "report_confirmed")]
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    events = await run_form(answer("location", "Gang Mawar, Kota Bandung", intent="ask_help", slots=slots), dispatcher, domain)
+    assert events == [SlotSet("location", "Gang Mawar, Kota Bandung"), SlotSet("requested_slot", "incident_date")]
+
+
+@pytest.mark.parametrize("text, intent", [("bantuan dong", "ask_help"), ("batal aja", "cancel"), ("ulangi", "repeat")])
+async def test_a_control_request_is_not_taken_as_an_answer(database, dispatcher, domain, text, intent):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    events = await run_form(answer("location", text, intent=intent, slots=slots), dispatcher, domain)
+    assert events == [SlotSet("requested_slot", "location")]
+
+
+async def test_after_a_withdrawn_cancel_the_no_is_not_an_answer(database, dispatcher, domain):
+    slots = dict(FILLED, requested_slot="location", location=None, incident_date=None, privacy=None)
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "tidak", "parse_data": user_message("tidak", "deny")},
+        {"event": "action", "name": "utter_continue_form"},
+        {"event": "action", "name": "report_form"},
+    ]
+    tracker = make_tracker(slots, text="tidak", intent="deny", events=events)
+    assert await run_form(tracker, dispatcher, domain) == [SlotSet("requested_slot", "location")]

@@ -1,0 +1,103 @@
+import pytest
+
+from bot import answers
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("ya", None, True), ("iya benar", None, True), ("ok kirim", None, True), ("/affirm", "affirm", True),
+        ("tidak, ubah", None, False), ("bukan", None, False), ("gak", None, False), ("/deny", "deny", False),
+        ("jalan di depan rumah", None, None), ("", None, None),
+    ],
+)
+def test_yes_and_no_are_recognised(text, intent, expected):
+    assert answers.yes_no(text, intent) is expected
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("pengaduan", None, "pengaduan"), ("1", None, "pengaduan"), ("keluhan", None, "pengaduan"),
+        ("usul", None, "aspirasi"), ("yang kedua", None, "aspirasi"), ("mau tanya info", None, "permintaan_informasi"),
+        ("/file_aspiration", "file_aspiration", "aspirasi"), ("entahlah", None, None),
+    ],
+)
+def test_the_report_type_is_understood_from_words_numbers_and_buttons(text, intent, expected):
+    assert answers.report_type_from(text, intent) == expected
+
+
+@pytest.mark.parametrize(
+    "text, entity, expected",
+    [
+        ("biasa", None, "biasa"), ("3", None, "anonim"), ("rahasiakan nama saya", None, "anonim"),
+        ("tertutup aja", None, "rahasia"), ('/affirm{"privacy": "rahasia"}', "rahasia", "rahasia"), ("hmm", None, None),
+    ],
+)
+def test_the_privacy_level_is_understood(text, entity, expected):
+    assert answers.privacy_from(text, entity) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("2", "description"), ("lokasinya salah", "location"), ("tanggal", "incident_date"), ("privasi", "privacy"),
+     ("jenis laporan", "report_type"), ("semuanya", None)],
+)
+def test_the_field_to_correct_is_understood(text, expected):
+    assert answers.field_from(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("5", 5), ("lima", 5), ("sangat puas", 5), ("puas", 4), ("biasa aja", 3), ("kurang puas", 2),
+     ("sangat tidak puas", 1), ("tidak puas", 2), ("9", None), ("nanti saja", None)],
+)
+def test_a_satisfaction_answer_becomes_a_score(text, expected):
+    assert answers.rating_from(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("jalan rusak", True), ("ada jalan yang rusak", True), ("jalan rusak parah", True),
+     ("jalan di depan rumah saya berlubang sejak bulan lalu", False),
+     ("lampu penerangan jalan mati total", False)],
+)
+def test_a_description_too_short_to_act_on_is_recognised(text, expected):
+    assert answers.too_short_to_act_on(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("status 4821-7730", "48217730"), ("48217730", "48217730"), ("cek 4821 7730 dong", "48217730"),
+     ("nomor saya 12", None), ("cek status", None)],
+)
+def test_a_tracking_number_attempt_is_found_in_a_message(text, expected):
+    assert answers.tracking_candidate(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, entity, expected",
+    [("pakai suara", None, True), ("pakai teks saja", None, False), ("bahasa biasa aja", None, False),
+     ("bahasa sederhana", None, True), ("/choose_voice", True, True), ("/choose_voice", "false", False)],
+)
+def test_the_wording_decides_whether_a_preference_is_turned_on(text, entity, expected):
+    assert answers.preference_on(text, entity) is expected
+
+
+@pytest.mark.parametrize(
+    "intent, text, fits, expected",
+    [
+        ("ask_help", "bantuan dong", False, True),
+        ("ask_help", "Gang Mawar, Kota Bandung", False, False),
+        ("ask_help", "anonim", True, False),
+        ("cancel", "batal aja", False, True),
+        ("cancel", "lupa", True, False),
+        ("request_human", "mau ngomong sama petugas", False, True),
+        ("request_human", "petugas puskesmas tidak datang padahal jadwalnya jam delapan pagi", False, False),
+        ("repeat", "ulangi", False, True),
+        ("deny", "tidak", False, False),
+        ("choose_voice", '/choose_voice{"voice_replies": true}', False, True),
+    ],
+)
+def test_only_real_control_requests_steer_the_conversation_inside_a_form(intent, text, fits, expected):
+    assert answers.steers_conversation(intent, text, fits) is expected
