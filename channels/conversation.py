@@ -1,0 +1,118 @@
+"""The handling path every channel shares once a delivery is parsed.
+
+Why one place: identity hashing, the reporter's address and last-message time, attachments,
+the accessibility layer and the call into Rasa must behave the same on Telegram, SMS and
+WhatsApp; only parsing and sending differ per channel. Rasa's replies are collected
+(CollectingOutputChannel) rather than sent by Rasa, so the accessibility layer can render them
+(voice notes, numbered choices) before the channel sends them its own way.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from accessibility.pipeline import AccessibilityLayer, Incoming, Outgoing
+from storage.identity import identity_hash, sender_id
+from storage.repositories import AttachmentRepository, ReporterRepository
+
+log = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+_COLLECTORS: Dict[str, type] = {}
+
+
+def collector_class(channel: str) -> type:
+    """A CollectingOutputChannel named after the channel.
+
+    Rasa picks channel-specific response variations (``channel: telegram`` in the domain) by
+    the output channel's name; the plain collector is called "collector" and would hide them.
+    """
+    if channel not in _COLLECTORS:
+        _COLLECTORS[channel] = type(f"{channel.title()}Collector", (CollectingOutputChannel,),
+                                    {"name": classmethod(lambda cls: channel)})
+    return _COLLECTORS[channel]
+
+
+class Conversation:
+    """One channel's bridge from a parsed delivery to the replies to send."""
+
+    def __init__(self, channel: str, settings, database, on_new_message: OnNewMessage,
+                 layer: Optional[AccessibilityLayer] = None) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.database = database
+        self.on_new_message = on_new_message
+        self.layer = layer or AccessibilityLayer(settings, database)
+        self._key = settings.identity_key
+
+    def identity(self, user_id: str) -> str:
+        return identity_hash(self._key, self.channel, str(user_id))
+
+    def sender_id(self, hashed: str) -> str:
+        return sender_id(self.channel, hashed)
+
+    async def remember(self, hashed: str, address: str) -> None:
+        """Keep where to reply and when the user last wrote (WhatsApp's 24-hour window)."""
+        def work() -> None:
+            with self.database.session() as session:
+                reporters = ReporterRepository(session)
+                reporters.get_or_create(self.channel, hashed, address)
+                reporters.touch_inbound(self.channel, hashed)
+        await asyncio.to_thread(work)
+
+    async def save_attachment(self, hashed: str, kind: str, media_type: str,
+                              file_name: Optional[str], data: bytes) -> int:
+        """Store a file for the report in progress; returns how many this conversation has sent."""
+        directory = self.settings.data_dir / "attachments"
+        ref = self.sender_id(hashed)
+
+        def work() -> int:
+            with self.database.session() as session:
+                repository = AttachmentRepository(session)
+                repository.save(sender_ref=ref, kind=kind, media_type=media_type or "application/octet-stream",
+                                file_name=file_name, data=data, directory=directory)
+                return repository.count_pending(ref)
+        return await asyncio.to_thread(work)
+
+    async def attachment_count(self, hashed: str) -> int:
+        ref = self.sender_id(hashed)
+
+        def work() -> int:
+            with self.database.session() as session:
+                return AttachmentRepository(session).count_pending(ref)
+        return await asyncio.to_thread(work)
+
+    async def mark_unreachable(self, hashed: str) -> None:
+        def work() -> None:
+            with self.database.session() as session:
+                ReporterRepository(session).mark_unreachable(self.channel, hashed)
+        await asyncio.to_thread(work)
+
+    async def address_of(self, hashed: str) -> Optional[str]:
+        def work() -> Optional[str]:
+            with self.database.session() as session:
+                reporter = ReporterRepository(session).get(self.channel, hashed)
+                return reporter.address if reporter is not None else None
+        return await asyncio.to_thread(work)
+
+    async def turn(self, hashed: str, *, text: Optional[str] = None, audio: Optional[bytes] = None,
+                   audio_mime: Optional[str] = None, metadata: Optional[Dict[str, Any]] = None,
+                   can_send_voice: bool = True) -> List[Outgoing]:
+        """Accessibility in, Rasa, accessibility out: the replies for this one message."""
+        meta = {"channel": self.channel, **(metadata or {})}
+        incoming = Incoming(channel=self.channel, identity_hash=hashed, text=text, audio=audio,
+                            audio_mime=audio_mime, metadata=meta)
+        for_rasa, early = await self.layer.prepare(incoming)
+        replies: List[Outgoing] = list(early or [])
+        if for_rasa is None:
+            return replies
+        collector = collector_class(self.channel)()
+        await self.on_new_message(UserMessage(
+            for_rasa.text, collector, self.sender_id(hashed),
+            input_channel=self.channel, metadata=for_rasa.metadata,
+        ))
+        rendered = await self.layer.render(self.channel, hashed, collector.messages, can_send_voice)
+        return replies + list(rendered)

@@ -1,0 +1,18 @@
+"""SMS through Twilio (``channels.sms.SmsInput`` in credentials.yml).
+
+Replies are GSM-7 safe and cut into messages of at most three segments; buttons become
+"Balas 1 untuk ..." lines, and "1", "satu" or the label picks the choice (the accessibility
+layer remembers the last choices per user). Everything else is the shared Twilio path.
+"""
+from __future__ import annotations
+
+from channels.twilio_gateway import SMS, TwilioInput, TwilioOutput
+
+
+class SmsOutput(TwilioOutput):
+    kind = SMS
+
+
+class SmsInput(TwilioInput):
+    kind = SMS
+    output_class = SmsOutput

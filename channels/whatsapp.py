@@ -1,0 +1,19 @@
+"""WhatsApp through Twilio (``channels.whatsapp.WhatsAppInput`` in credentials.yml).
+
+Addresses carry the ``whatsapp:`` prefix; voice notes and images arrive as media the server
+downloads with the account credentials; replies are text plus voice notes served from
+``/webhooks/whatsapp/media/<token>`` (unguessable, expiring), and free-form replies go out only
+within 24 hours of the user's last message. Everything else is the shared Twilio path.
+"""
+from __future__ import annotations
+
+from channels.twilio_gateway import WHATSAPP, TwilioInput, TwilioOutput
+
+
+class WhatsAppOutput(TwilioOutput):
+    kind = WHATSAPP
+
+
+class WhatsAppInput(TwilioInput):
+    kind = WHATSAPP
+    output_class = WhatsAppOutput
