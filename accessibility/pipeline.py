@@ -1,0 +1,329 @@
+"""The accessibility seam between every channel and Rasa.
+
+Why one layer: voice in, voice out, typed commands, spoken choices and per-user preferences
+must behave the same on Telegram, WhatsApp, SMS and the local REST channel. A channel hands
+:meth:`AccessibilityLayer.prepare` what it received (already downloaded) and sends whatever
+:meth:`AccessibilityLayer.render` returns; it never needs to know about speech or profiles.
+
+Contract (docs/architecture.md, "Accessibility seam"):
+
+* ``prepare`` returns ``(ForRasa, [])`` for a normal turn, or ``(None, replies)`` when the layer
+  answers by itself (audio too long, empty, corrupt or not audio; nothing heard; ``/pelan``).
+  It never raises for bad user input. Commands ``/suara /teks /sederhana /biasa`` update the
+  profile *and* become ``/choose_voice{...}`` / ``/choose_simple_language{...}`` so the dialogue
+  sets its slots and carries on with the form where it was.
+* ``render`` turns Rasa's CollectingOutputChannel messages into :class:`Outgoing` units, adds a
+  voice note (text kept too) when the profile asks for voice and the channel can send it, and
+  remembers the buttons so "dua" or "yang kedua" picks one on the next turn.
+
+The last buttons are kept in memory only (bounded LRU per channel + identity): after a restart
+a bare number goes to Rasa as text, which the dialogue can still handle.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from accessibility import choices
+from accessibility.profiles import Preferences, ProfileStore, defaults_from_settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Incoming:
+    """What a channel received, already downloaded."""
+
+    channel: str  # "telegram" | "sms" | "whatsapp" | "rest"
+    identity_hash: str
+    text: Optional[str] = None
+    audio: Optional[bytes] = None  # voice note or audio file
+    audio_mime: Optional[str] = None  # "audio/ogg", "audio/mpeg", "audio/amr", ...
+    metadata: dict = field(default_factory=dict)  # passed on to Rasa (event_code, location_pin, ...)
+
+
+@dataclass
+class ForRasa:
+    text: str  # may be a "/intent{...}" command
+    metadata: dict  # Incoming.metadata + channel, input_mode, stt_confidence, profile
+
+
+@dataclass
+class Outgoing:
+    """One reply unit, channel-neutral: text and voice of the same reply travel together."""
+
+    text: Optional[str] = None
+    buttons: list = field(default_factory=list)  # [{"title": "Pengaduan", "payload": "/..."}]
+    voice_ogg: Optional[bytes] = None  # OGG/Opus voice note
+    image: Optional[str] = None
+
+
+# Typed commands: profile change + the Rasa message that lets the dialogue set its slot.
+_INTENT_COMMANDS = {
+    "/suara": ({"voice_replies": True}, "choose_voice"),
+    "/teks": ({"voice_replies": False}, "choose_voice"),
+    "/sederhana": ({"simple_language": True}, "choose_simple_language"),
+    "/biasa": ({"simple_language": False}, "choose_simple_language"),
+}
+# Speech speed has no slot in the dialogue: the layer confirms and repeats the last reply.
+_RATE_COMMANDS = {
+    "/pelan": ("slow", "Baik, saya akan bicara lebih pelan."),
+    "/normal": ("normal", "Baik, saya akan bicara dengan kecepatan biasa."),
+}
+# "/suara@SapaLaporBot" (Telegram groups) and "/Suara " are the same command.
+_COMMAND = re.compile(r"^\s*(/[A-Za-z]+)(?:@\w+)?\s*$")
+
+NOTHING_HEARD = (
+    "Maaf, suara Anda tidak terdengar jelas. "
+    "Silakan kirim pesan suara lagi, atau ketik pesan Anda."
+)
+
+
+def command_of(text: Optional[str]) -> Optional[str]:
+    """The accessibility command in ``text`` ("/suara"), or None for anything else."""
+    if not text:
+        return None
+    match = _COMMAND.match(text)
+    if not match:
+        return None
+    command = match.group(1).lower()
+    return command if command in _INTENT_COMMANDS or command in _RATE_COMMANDS else None
+
+
+def rasa_command(intent: str, entities: dict) -> str:
+    """``/choose_voice{"voice_replies": true}``: Rasa's message syntax for an intent with entities."""
+    return f"/{intent}{json.dumps(entities, separators=(', ', ': '))}"
+
+
+@dataclass
+class _Shown:
+    """What one user saw last: for number choices, /pelan repeats and voice on own replies."""
+
+    buttons: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+    can_send_voice: bool = False
+
+
+class _Recent:
+    """A bounded, thread-safe LRU keyed by (channel, identity); the oldest user is dropped."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._items: "OrderedDict[tuple, Any]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, default: Any = None) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return _Shown() if default is None else default
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: tuple, shown: Any) -> None:
+        with self._lock:
+            self._items[key] = shown
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class AccessibilityLayer:
+    """Voice, commands, choices and profiles for every channel (see the module docstring).
+
+    ``speech_to_text`` / ``text_to_speech`` may be passed in (tests, the benchmark); otherwise
+    they are built from config on first use, so a text-only turn never loads a speech model.
+    """
+
+    def __init__(
+        self,
+        settings: Any,
+        database: Any,
+        *,
+        speech_to_text: Any = None,
+        text_to_speech: Any = None,
+        remember: int = 10_000,
+    ) -> None:
+        self._settings = settings
+        self._profiles = ProfileStore(database, defaults_from_settings(settings))
+        self._stt = speech_to_text
+        self._tts = text_to_speech
+        self._recent = _Recent(remember)
+        # Who said /teks: a later voice note must not switch voice back on. In memory only.
+        self._voice_opt_outs = _Recent(remember)
+        self._build_lock = threading.Lock()
+
+    # ----------------------------------------------------------------------------- inbound
+    async def prepare(self, incoming: Incoming) -> tuple[Optional[ForRasa], list[Outgoing]]:
+        key = (incoming.channel, incoming.identity_hash)
+        metadata = dict(incoming.metadata or {})
+        metadata.setdefault("channel", incoming.channel)
+        metadata["input_mode"] = "text"
+        metadata["stt_confidence"] = None
+        text = incoming.text
+
+        if incoming.audio is not None:
+            from accessibility.speech_to_text import AudioRejected, rejection_message
+
+            try:
+                transcript = await self.speech_to_text().transcribe(incoming.audio, incoming.audio_mime)
+            except AudioRejected as rejected:
+                logger.info(
+                    "voice note from %s not transcribed: %s", incoming.channel, rejected.reason
+                )
+                return None, await self._own_reply(key, rejected.message)
+            except Exception:  # a crash here would lose the user's turn without a word
+                logger.exception("speech-to-text failed on a %s voice note (%s)", incoming.channel, incoming.audio_mime)
+                return None, await self._own_reply(key, rejection_message("unavailable", 0))
+            if not transcript.text.strip():
+                if text and text.strip():  # a caption still says something
+                    transcript = None
+                else:
+                    return None, await self._own_reply(key, NOTHING_HEARD)
+            if transcript is not None:
+                text = transcript.text.strip()
+                metadata["input_mode"] = "voice"
+                metadata["stt_confidence"] = round(transcript.confidence, 3)
+                await self._voice_note_received(incoming)
+
+        command = command_of(text)
+        if command in _INTENT_COMMANDS:
+            changes, intent = _INTENT_COMMANDS[command]
+            if "voice_replies" in changes:
+                self._voice_opt_outs.put(key, not changes["voice_replies"])
+            profile = await asyncio.to_thread(
+                self._profiles.update, incoming.channel, incoming.identity_hash, **changes
+            )
+            metadata["profile"] = profile.as_metadata()
+            return ForRasa(rasa_command(intent, changes), metadata), []
+        if command in _RATE_COMMANDS:
+            rate, confirmation = _RATE_COMMANDS[command]
+            await asyncio.to_thread(
+                self._profiles.update, incoming.channel, incoming.identity_hash, speech_rate=rate
+            )
+            return None, await self._own_reply(key, confirmation, repeat_last=True)
+
+        profile = await asyncio.to_thread(self._profiles.get, incoming.channel, incoming.identity_hash)
+        metadata["profile"] = profile.as_metadata()
+        chosen = choices.select(text, self._recent.get(key).buttons)
+        if chosen is not None:
+            return ForRasa(choices.payload_of(chosen), metadata), []
+        return ForRasa(text or "", metadata), []
+
+    async def _voice_note_received(self, incoming: Incoming) -> None:
+        """Someone who speaks to us is answered by voice until they say otherwise (/teks)."""
+        profile = await asyncio.to_thread(self._profiles.get, incoming.channel, incoming.identity_hash)
+        if not profile.voice_replies and not self._opted_out_of_voice(incoming):
+            await asyncio.to_thread(
+                self._profiles.update, incoming.channel, incoming.identity_hash, voice_replies=True
+            )
+            logger.info("voice replies switched on after a voice note (%s)", incoming.channel)
+
+    def _opted_out_of_voice(self, incoming: Incoming) -> bool:
+        return bool(self._voice_opt_outs.get((incoming.channel, incoming.identity_hash), False))
+
+    # ---------------------------------------------------------------------------- outbound
+    async def render(
+        self,
+        channel: str,
+        identity_hash: str,
+        bot_messages: list[dict],
+        can_send_voice: bool,
+    ) -> list[Outgoing]:
+        key = (channel, identity_hash)
+        messages = [message for message in bot_messages if _has_content(message)]
+        buttons: list = []
+        for message in messages:
+            if message.get("buttons"):
+                buttons = list(message["buttons"])
+        self._recent.put(key, _Shown(buttons=buttons, messages=messages, can_send_voice=can_send_voice))
+        return await self._to_outgoing(key, messages, can_send_voice)
+
+    async def _to_outgoing(self, key: tuple, messages: list[dict], can_send_voice: bool) -> list[Outgoing]:
+        replies = [
+            Outgoing(
+                text=_text_of(message),
+                buttons=list(message.get("buttons") or []),
+                image=message.get("image"),
+            )
+            for message in messages
+        ]
+        if not can_send_voice or not replies:
+            return replies
+        profile = await asyncio.to_thread(self._profiles.get, *key)
+        if not profile.voice_replies:
+            return replies
+        # Synthesised side by side: a turn of three replies waits for the slowest, not the sum.
+        spoken = [reply for reply in replies if reply.text or reply.buttons]
+        voices = await asyncio.gather(*(self._voice_for(reply, profile) for reply in spoken))
+        for reply, voice in zip(spoken, voices):
+            reply.voice_ogg = voice
+        return replies
+
+    async def _voice_for(self, reply: Outgoing, profile: Preferences) -> Optional[bytes]:
+        """A voice note reading the reply (and its options); None if no engine could speak."""
+        from accessibility.speech_text import speakable
+
+        spoken = speakable(reply.text or "", reply.buttons)
+        if not spoken:
+            return None
+        try:
+            return await self.text_to_speech().voice_note(spoken, profile.speech_rate)
+        except Exception:  # text still goes out: a reply must never be lost to a speech failure
+            logger.exception("no voice note could be made; sending text only")
+            return None
+
+    async def _own_reply(self, key: tuple, text: str, *, repeat_last: bool = False) -> list[Outgoing]:
+        """A reply the layer writes itself; the remembered buttons stay, so a choice still works.
+
+        It is spoken too when the profile asks for voice and this user's channel could send
+        voice on the last turn (prepare does not otherwise know what the channel can send).
+        """
+        shown = self._recent.get(key)
+        messages = [{"text": text}] + (list(shown.messages) if repeat_last else [])
+        return await self._to_outgoing(key, messages, shown.can_send_voice)
+
+    # ------------------------------------------------------------------------ engines
+    async def warm_up(self) -> None:
+        """Load the speech model now (e.g. at server start) instead of on the first voice note.
+
+        The bundled model is assembled and loaded in about 10 s; without this the first caller
+        waits for it. Failures are logged, not raised: text turns work without a speech model.
+        """
+        try:
+            await asyncio.to_thread(self.speech_to_text().model)
+        except Exception:
+            logger.exception("speech-to-text model could not be loaded; voice notes will be refused kindly")
+
+    def speech_to_text(self) -> Any:
+        with self._build_lock:
+            if self._stt is None:
+                from accessibility.speech_to_text import SpeechToText
+
+                self._stt = SpeechToText.from_settings(self._settings)
+            return self._stt
+
+    def text_to_speech(self) -> Any:
+        with self._build_lock:
+            if self._tts is None:
+                from accessibility.text_to_speech import TextToSpeech
+
+                self._tts = TextToSpeech.from_settings(self._settings)
+            return self._tts
+
+
+def _has_content(message: dict) -> bool:
+    return bool(message.get("text") or message.get("buttons") or message.get("image"))
+
+
+def _text_of(message: dict) -> Optional[str]:
+    text = message.get("text")
+    return str(text) if text is not None else None

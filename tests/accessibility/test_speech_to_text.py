@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from accessibility.audio import decode
+from tests.accessibility.clips import SENTENCES, speak, word_errors, words_for_wer
+
+
+def test_bundled_model_is_assembled_once_into_the_data_dir(stt):
+    stt.model()
+    model_dir = stt.data_dir / "models" / "whisper-base-bundled"
+    assert (model_dir / "ASSEMBLED").exists()
+    assert (model_dir / "model.bin").stat().st_size == 94371840 + 50845767
+    assert [path.name for path in (stt.data_dir / "models").iterdir()] == ["whisper-base-bundled"]
+
+
+def test_generated_indonesian_clips_are_transcribed_with_a_printed_word_error_rate(stt):
+    errors = words = 0
+    print()
+    for sentence in SENTENCES:
+        transcript = stt.transcribe_sync(speak(sentence, "ogg"), "audio/ogg")
+        sentence_errors, sentence_words = word_errors(sentence, transcript.text)
+        errors, words = errors + sentence_errors, words + sentence_words
+        print(f"WER {sentence_errors / sentence_words:.2f} conf {transcript.confidence:.2f} "
+              f"RTF {transcript.elapsed / transcript.seconds:.2f} | {sentence} -> {transcript.text}")
+        assert 0.0 < transcript.confidence <= 1.0
+        assert transcript.text
+    wer = errors / words
+    print(f"overall WER {wer:.2f} over {words} words")
+    assert wer < 0.45
+
+
+def test_the_place_and_the_tracking_number_survive_transcription(stt):
+    place = stt.transcribe_sync(speak(SENTENCES[2], "ogg"), "audio/ogg").text.lower()
+    assert "kecamatan" in place or "bandung" in place
+    number = words_for_wer(stt.transcribe_sync(speak(SENTENCES[1], "ogg"), "audio/ogg").text)
+    assert "laporan" in number
+    assert sum(word in number for word in ("empat", "tujuh", "tiga", "nol")) >= 3
+
+
+def test_wer_helper_counts_substitutions_insertions_and_deletions():
+    assert word_errors("satu dua tiga", "satu dua tiga") == (0, 3)
+    assert word_errors("satu dua tiga", "satu tiga") == (1, 3)
+    assert word_errors("nomor 4821", "nomor empat delapan dua dua") == (1, 5)
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "mp3", "amr", "m4a", "wav"])
+def test_every_phone_audio_format_decodes_to_16khz_mono(fmt):
+    clip = speak(SENTENCES[3], fmt)
+    decoded = decode(clip, None)
+    reference = decode(speak(SENTENCES[3], "wav"), "audio/wav")
+    assert decoded.samples.dtype.name == "float32"
+    # AMR's silence frames (DTX) may shorten the trailing pause a little.
+    assert abs(decoded.seconds - reference.seconds) < (0.5 if fmt == "amr" else 0.25), fmt
