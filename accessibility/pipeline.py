@@ -110,6 +110,9 @@ class _Shown:
     can_send_voice: bool = False
 
 
+_NOT_SEEN = object()
+
+
 class _Recent:
     """A bounded, thread-safe LRU keyed by (channel, identity); the oldest user is dropped."""
 
@@ -157,8 +160,6 @@ class AccessibilityLayer:
         self._stt = speech_to_text
         self._tts = text_to_speech
         self._recent = _Recent(remember)
-        # Who said /teks: a later voice note must not switch voice back on. In memory only.
-        self._voice_opt_outs = _Recent(remember)
         self._build_lock = threading.Lock()
 
     # ----------------------------------------------------------------------------- inbound
@@ -197,8 +198,6 @@ class AccessibilityLayer:
         command = command_of(text)
         if command in _INTENT_COMMANDS:
             changes, intent = _INTENT_COMMANDS[command]
-            if "voice_replies" in changes:
-                self._voice_opt_outs.put(key, not changes["voice_replies"])
             profile = await asyncio.to_thread(
                 self._profiles.update, incoming.channel, incoming.identity_hash, **changes
             )
@@ -213,22 +212,27 @@ class AccessibilityLayer:
 
         profile = await asyncio.to_thread(self._profiles.get, incoming.channel, incoming.identity_hash)
         metadata["profile"] = profile.as_metadata()
-        chosen = choices.select(text, self._recent.get(key).buttons)
+        shown = self._recent.get(key, _NOT_SEEN)
+        # After a restart the memory is empty: the choices stored on the profile still count.
+        buttons = (profile.last_choices or []) if shown is _NOT_SEEN else shown.buttons
+        chosen = choices.select(text, buttons)
         if chosen is not None:
             return ForRasa(choices.payload_of(chosen), metadata), []
         return ForRasa(text or "", metadata), []
 
     async def _voice_note_received(self, incoming: Incoming) -> None:
-        """Someone who speaks to us is answered by voice until they say otherwise (/teks)."""
+        """Someone who speaks to us is answered by voice until they say otherwise (/teks).
+
+        The switch is ``automatic``: it yields to a choice the user made earlier, which the
+        profile keeps across restarts.
+        """
         profile = await asyncio.to_thread(self._profiles.get, incoming.channel, incoming.identity_hash)
-        if not profile.voice_replies and not self._opted_out_of_voice(incoming):
+        if not profile.voice_replies and not profile.voice_chosen:
             await asyncio.to_thread(
-                self._profiles.update, incoming.channel, incoming.identity_hash, voice_replies=True
+                self._profiles.update, incoming.channel, incoming.identity_hash,
+                automatic=True, voice_replies=True,
             )
             logger.info("voice replies switched on after a voice note (%s)", incoming.channel)
-
-    def _opted_out_of_voice(self, incoming: Incoming) -> bool:
-        return bool(self._voice_opt_outs.get((incoming.channel, incoming.identity_hash), False))
 
     # ---------------------------------------------------------------------------- outbound
     async def render(
@@ -244,7 +248,13 @@ class AccessibilityLayer:
         for message in messages:
             if message.get("buttons"):
                 buttons = list(message["buttons"])
+        previous = self._recent.get(key, _NOT_SEEN)
         self._recent.put(key, _Shown(buttons=buttons, messages=messages, can_send_voice=can_send_voice))
+        if previous is _NOT_SEEN or previous.buttons != buttons:
+            # Stored only when they change: most turns cost no write.
+            await asyncio.to_thread(
+                self._profiles.update, channel, identity_hash, last_choices=buttons or None
+            )
         return await self._to_outgoing(key, messages, can_send_voice)
 
     async def _to_outgoing(self, key: tuple, messages: list[dict], can_send_voice: bool) -> list[Outgoing]:

@@ -23,6 +23,10 @@ class Preferences:
     disability: Optional[str] = None
     disability_consent: bool = False
     onboarded: bool = False
+    # The user switched voice on or off themselves: a voice note then changes nothing.
+    voice_chosen: bool = False
+    # The buttons shown last, kept so a numbered answer still works after a restart.
+    last_choices: Optional[list] = None
 
     def as_metadata(self) -> dict:
         """What Rasa may read in ``metadata["profile"]`` (never the disability)."""
@@ -46,7 +50,10 @@ def defaults_from_settings(settings: Any) -> Preferences:
     )
 
 
-_FIELDS = ("voice_replies", "simple_language", "speech_rate", "disability", "disability_consent", "onboarded")
+_FIELDS = (
+    "voice_replies", "simple_language", "speech_rate", "disability", "disability_consent", "onboarded",
+    "voice_chosen", "last_choices",
+)
 
 
 class ProfileStore:
@@ -62,16 +69,17 @@ class ProfileStore:
             row = ProfileRepository(session).get(channel, identity_hash)
             return self._defaults if row is None else _from_row(row)
 
-    def update(self, channel: str, identity_hash: str, **changes: Any) -> Preferences:
+    def update(self, channel: str, identity_hash: str, *, automatic: bool = False, **changes: Any) -> Preferences:
         """Set the given fields; a new profile starts from the configured defaults.
 
-        ValueError on an unknown field, a bad speech rate, or a disability without consent
-        (the repository enforces these, so the rule lives in one place).
+        ``automatic``: the change is inferred (voice on after a voice note), so it yields to a
+        choice the user made. ValueError on an unknown field, a bad speech rate, or a
+        disability without consent (the repository enforces these, so the rules live in one place).
         """
         with self._database.session() as session:
             repository = ProfileRepository(session)
             repository.get_or_create(channel, identity_hash, defaults=_values(self._defaults))
-            return _from_row(repository.update(channel, identity_hash, **changes))
+            return _from_row(repository.update(channel, identity_hash, automatic=automatic, **changes))
 
 
 def _values(preferences: Preferences) -> dict:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, declarative_base, relationship
 
@@ -241,6 +242,12 @@ class Profile(Base):
     voice_replies: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     simple_language: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     speech_rate: Mapped[str] = Column(String(8), nullable=False, default="normal")  # normal|slow
+    # The user chose voice on or off themselves (/suara, /teks, "pakai teks saja"): a voice note
+    # then no longer switches voice replies on by itself.
+    voice_chosen: Mapped[bool] = Column(Boolean, nullable=False, default=False, server_default=false())
+    # The choices shown last ([{"title", "payload"}]), so "2" or "yang kedua" still picks one
+    # after a restart (SMS users answer numbered menus, sometimes hours later).
+    last_choices: Mapped[Optional[list]] = Column(JSON(none_as_null=True))
     # Self-described, asked only with consent, used only for aggregate statistics.
     disability: Mapped[Optional[str]] = Column(String(64))
     disability_consent: Mapped[bool] = Column(Boolean, nullable=False, default=False)

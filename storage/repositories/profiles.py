@@ -10,8 +10,8 @@ from storage.models import Profile, utcnow
 from storage.repositories._common import insert_or_fetch
 
 SPEECH_RATES = ("normal", "slow")
-_BOOLEAN_FIELDS = ("voice_replies", "simple_language", "disability_consent", "onboarded")
-EDITABLE_FIELDS = _BOOLEAN_FIELDS + ("speech_rate", "disability")
+_BOOLEAN_FIELDS = ("voice_replies", "simple_language", "disability_consent", "onboarded", "voice_chosen")
+EDITABLE_FIELDS = _BOOLEAN_FIELDS + ("speech_rate", "disability", "last_choices")
 
 
 def _validate(fields: Dict[str, Any]) -> None:
@@ -23,6 +23,11 @@ def _validate(fields: Dict[str, Any]) -> None:
             raise ValueError(f"{name} must be true or false, got {fields[name]!r}")
     if "speech_rate" in fields and fields["speech_rate"] not in SPEECH_RATES:
         raise ValueError(f"speech_rate {fields['speech_rate']!r} is not one of {SPEECH_RATES}")
+    choices = fields.get("last_choices")
+    if choices is not None and not (
+        isinstance(choices, list) and all(isinstance(item, dict) and "title" in item for item in choices)
+    ):
+        raise ValueError("last_choices must be a list of {title, payload} buttons")
     disability = fields.get("disability")
     if disability is not None and (not isinstance(disability, str) or len(disability) > 64):
         raise ValueError("disability must be a short text (at most 64 characters)")
@@ -49,13 +54,22 @@ class ProfileRepository:
         )
         return profile
 
-    def update(self, channel: str, identity_hash: str, **fields: Any) -> Profile:
+    def update(self, channel: str, identity_hash: str, *, automatic: bool = False, **fields: Any) -> Profile:
         """Change some preferences (creating the profile if missing); ValueError on bad input.
 
-        A disability is stored only together with consent (``disability_consent=True`` now or
-        earlier); withdrawing consent erases it.
+        Setting ``voice_replies`` records it as the user's own choice (``voice_chosen``) unless
+        ``automatic`` says the system inferred it (a voice note arrived); an automatic switch
+        never overrides a choice the user made. A disability is stored only together with
+        consent (``disability_consent=True`` now or earlier); withdrawing consent erases it.
         """
         _validate(fields)
+        if "voice_replies" in fields:
+            current = self.get(channel, identity_hash)
+            if automatic:
+                if current is not None and current.voice_chosen:
+                    fields.pop("voice_replies")
+            else:
+                fields.setdefault("voice_chosen", True)
         profile = self.get_or_create(channel, identity_hash)
         self._check_consent(fields, profile)
         for name, value in fields.items():

@@ -126,13 +126,14 @@ async def test_render_keeps_text_buttons_and_images_without_voice_when_voice_is_
     assert all(reply.voice_ogg is None for reply in replies)
 
 
-async def test_remembered_buttons_are_bounded(settings, database):
+async def test_memory_is_bounded_and_an_evicted_users_choice_comes_from_the_profile(settings, database):
     from accessibility.pipeline import AccessibilityLayer
 
     layer = AccessibilityLayer(settings, database, remember=2)
     for identity in ("1" * 64, "2" * 64, "3" * 64):
         await show_menu(layer, identity=identity)
-    assert (await layer.prepare(said("dua", identity="1" * 64)))[0].text == "dua"
+    assert len(layer._recent) == 2
+    assert (await layer.prepare(said("dua", identity="1" * 64)))[0].text == MENU[1]["payload"]
     assert (await layer.prepare(said("dua", identity="3" * 64)))[0].text == MENU[1]["payload"]
 
 
@@ -140,3 +141,23 @@ def test_label_matching_is_strict_enough_for_free_answers():
     assert select("tidak", [{"title": "Ya", "payload": "/affirm"}, {"title": "Tidak", "payload": "/deny"}])["payload"] == "/deny"
     assert select("tidak, lokasinya salah", [{"title": "Ya"}, {"title": "Tidak"}]) is None
 
+
+
+async def test_a_numbered_answer_still_picks_the_choice_after_a_restart(settings, database):
+    from accessibility.pipeline import AccessibilityLayer
+
+    await show_menu(AccessibilityLayer(settings, database))
+    restarted = AccessibilityLayer(settings, database)
+    for_rasa, _ = await restarted.prepare(said("2"))
+    assert for_rasa.text == MENU[1]["payload"]
+
+
+async def test_choices_are_forgotten_once_a_turn_shows_none(settings, database):
+    from accessibility.pipeline import AccessibilityLayer
+
+    layer = AccessibilityLayer(settings, database)
+    await show_menu(layer)
+    await layer.render("telegram", USER, [{"recipient_id": "x", "text": "Ceritakan kejadiannya."}], can_send_voice=False)
+    for_rasa, _ = await AccessibilityLayer(settings, database).prepare(said("2"))
+    assert for_rasa.text == "2"
+    assert ProfileStore(database).get("telegram", USER).last_choices is None

@@ -110,3 +110,13 @@ async def test_a_missing_speech_model_is_logged_at_warm_up_and_voice_notes_are_a
     for_rasa, replies = await layer.prepare(voice(speak(SENTENCES[3])))
     assert for_rasa is None
     assert replies[0].text == "Maaf, pesan suara belum bisa diproses sekarang. Silakan ketik pesan Anda."
+
+
+async def test_a_text_only_choice_survives_a_restart_and_a_later_voice_note(settings, database, stt, offline_tts):
+    await AccessibilityLayer(settings, database, speech_to_text=stt, text_to_speech=offline_tts).prepare(
+        Incoming(channel="whatsapp", identity_hash=USER, text="/teks")
+    )
+    restarted = AccessibilityLayer(settings, database, speech_to_text=stt, text_to_speech=offline_tts)
+    for_rasa, _ = await restarted.prepare(voice(speak(SENTENCES[3])))
+    assert for_rasa.metadata["input_mode"] == "voice"
+    assert ProfileStore(database).get("whatsapp", USER).voice_replies is False

@@ -18,7 +18,7 @@ def test_someone_never_seen_gets_the_configured_defaults_without_a_row(database,
 def test_an_update_creates_the_profile_from_the_defaults_and_keeps_other_fields(database):
     store = ProfileStore(database, Preferences(simple_language=True))
     store.update("sms", USER, voice_replies=True)
-    assert store.get("sms", USER) == Preferences(voice_replies=True, simple_language=True)
+    assert store.get("sms", USER) == Preferences(voice_replies=True, simple_language=True, voice_chosen=True)
     store.update("sms", USER, speech_rate="slow")
     assert store.get("sms", USER).voice_replies is True
     assert store.get("telegram", USER) == Preferences(simple_language=True)

@@ -45,3 +45,19 @@ def test_disability_is_kept_only_with_consent(session):
 
 def test_slow_speech_rate_is_stored(session):
     assert ProfileRepository(session).update("telegram", HASH, speech_rate="slow").speech_rate == "slow"
+
+
+def test_an_explicit_voice_choice_is_kept_against_an_automatic_switch(session):
+    profiles = ProfileRepository(session)
+    assert profiles.update("whatsapp", "d" * 64, voice_replies=False).voice_chosen is True
+    assert profiles.update("whatsapp", "d" * 64, automatic=True, voice_replies=True).voice_replies is False
+    fresh = profiles.update("sms", "e" * 64, automatic=True, voice_replies=True)
+    assert (fresh.voice_replies, fresh.voice_chosen) == (True, False)
+
+
+def test_last_choices_must_be_buttons(session):
+    profiles = ProfileRepository(session)
+    with pytest.raises(ValueError, match="last_choices"):
+        profiles.update("sms", "f" * 64, last_choices=["1", "2"])
+    stored = profiles.update("sms", "f" * 64, last_choices=[{"title": "Ya", "payload": "/affirm"}])
+    assert stored.last_choices == [{"title": "Ya", "payload": "/affirm"}]
