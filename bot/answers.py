@@ -19,7 +19,7 @@ CONTROL_INTENTS = ("cancel", "ask_help", "repeat", "request_human", "choose_voic
 
 _NUMBER_WORDS = {
     "satu": 1, "pertama": 1, "kesatu": 1, "dua": 2, "kedua": 2, "tiga": 3, "ketiga": 3,
-    "empat": 4, "keempat": 4, "lima": 5, "kelima": 5,
+    "empat": 4, "keempat": 4, "lima": 5, "kelima": 5, "enam": 6, "keenam": 6,
 }
 _FILLER = {"yang", "nomor", "nomer", "no", "pilihan", "pilih", "aja", "saja", "deh", "dong", "ya", "angka", "ke", "kak", "min", "pak", "bu"}
 
@@ -72,6 +72,8 @@ _STOPWORDS = {
     "admin", "tolong", "mohon", "sangat", "sekali", "banget", "bgt", "parah", "nya", "dong", "deh",
     "sih", "ya", "tuh", "nih", "juga", "sudah", "udah", "lagi", "the", "jadi", "pada", "untuk", "buat",
 }
+# rapidfuzz ratio a typed label must reach to pick that option (one or two typos).
+_LABEL_MATCH = 85
 _DIGITS = re.compile(r"\d[\d\s\-.]*\d")
 
 
@@ -105,6 +107,35 @@ def _pick(options: Sequence[str], text: Optional[str]) -> Optional[str]:
     if number is not None and 1 <= number <= len(options):
         return options[number - 1]
     return None
+
+
+def pick_option(text: Optional[str], labels: Sequence[str]) -> Optional[int]:
+    """The index (0-based) of the option an answer picks from a numbered list, or None.
+
+    A number ("2", "dua", "yang kedua") picks by position; otherwise the label itself, typed
+    with small typos ("kota bandumg"), or a word that only one label contains ("listrik",
+    "kabupaten"). Anything else picks nothing, so the caller can ask again.
+    """
+    number = choice_number(text)
+    if number is not None:
+        return number - 1 if 1 <= number <= len(labels) else None
+    said = " ".join(_words(text))
+    if not said or not labels:
+        return None
+    from rapidfuzz import fuzz
+
+    normalised = [" ".join(_words(label)) for label in labels]
+    scores = [100.0 if said == label else fuzz.ratio(said, label) for label in normalised]
+    best = max(range(len(labels)), key=lambda index: scores[index])
+    if scores[best] >= _LABEL_MATCH:
+        return best
+    content = [word for word in _words(text) if word not in _FILLER and len(word) >= 3]
+    hits = set()
+    for word in content:
+        holders = [index for index, label in enumerate(normalised) if word in label.split()]
+        if len(holders) == 1:
+            hits.add(holders[0])
+    return hits.pop() if len(hits) == 1 else None
 
 
 def yes_no(text: Optional[str], intent: Optional[str] = None) -> Optional[bool]:

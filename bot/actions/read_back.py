@@ -71,7 +71,9 @@ class ReadBackMixin(ExplicitNextSlot):
 
     async def keep(self, slot: Text, value: Any, tracker: Tracker) -> Dict[Text, Any]:
         if self.needs_read_back(tracker, slot):
-            heard = runtime.latest_text(tracker).strip() or str(value)
+            heard = runtime.latest_text(tracker).strip()
+            if not heard or heard.startswith("/"):  # a spoken choice arrives as its button's payload
+                heard = str(value)
             return {slot: None, "heard_text": heard, "heard_slot": slot, "heard_value": value, "heard_confirmed": None}
         result = {slot: value}
         result.update(await self.accepted(slot, value, tracker))

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Optional, TypeVar
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from bot.settings import Settings, load_settings
+from bot.settings import ROOT, Settings, load_settings
 from storage.db import Database
 from storage.identity import parse_sender_id, sender_id
 from storage.measurement import record_step
@@ -46,6 +46,9 @@ def reset_for_tests() -> None:
     with _lock:
         _settings = None
         _migrated.clear()
+    from bot.actions.routing import forget_agency_table
+
+    forget_agency_table()
 
 
 def database() -> Database:
@@ -57,6 +60,13 @@ def database() -> Database:
             db.migrate()
             _migrated.add(url)
     return db
+
+
+def agency_table():
+    """The operator's routing table (``routing.agencies_file``, relative to the repository root)."""
+    from bot.actions.routing import agency_table as load
+
+    return load(ROOT, settings().section("routing").get("agencies_file"))
 
 
 async def in_session(work: Callable[[Session], T]) -> T:
@@ -129,7 +139,8 @@ async def measure(tracker: Tracker, step: str, extra_slots: Optional[Dict[str, A
                 channel=who.channel,
                 step=step,
                 event_code=slots.get("event_code"),
-                voice=bool(slots.get("voice_replies")),
+                # A voice note in counts as voice: the voice_replies slot only changes next session.
+                voice=bool(slots.get("voice_replies")) or latest_metadata(tracker).get("input_mode") == "voice",
                 simple_language=bool(slots.get("simple_language")),
             )
 

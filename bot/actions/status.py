@@ -4,9 +4,16 @@ Privacy rules: a number with a wrong check digit is "tidak valid" (it must never
 report); a reporter sees only reports filed under their own channel identity; an anonymous
 report needs its PIN. A number that is not the caller's gets the same PIN question and the same
 "tidak ditemukan" whether or not it exists, so nobody can probe for other people's reports.
+A four-digit PIN has only 10,000 values: after ``MAX_PIN_ATTEMPTS`` wrong PINs in one
+conversation (slot ``pin_attempts``, never reset by cancelling) no PIN is asked or checked any
+more, and the citizen is told kindly to try again later or to ask for a person.
+
+The reply also says which LAPOR! deadline runs now (``storage.lifecycle``): the regular wording
+is ``deadline_text``; the simple-language wording says the same without office words.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -21,10 +28,13 @@ from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin
 from bot.actions.report_form import _AskWithHint
 from bot.dates import format_indonesian_date
 from storage import tracking_numbers
+from storage.lifecycle import deadline_text, deadlines, format_date
+from storage.models import Report
 from storage.repositories import ReportRepository
 
 log = logging.getLogger(__name__)
 SKIPPED = "skip"
+MAX_PIN_ATTEMPTS = 3
 
 STATUS_LABELS = {
     "diterima": "sudah diterima dan menunggu diperiksa petugas",
@@ -55,6 +65,30 @@ def status_label(status: str, simple: bool) -> str:
     return labels.get(status, status.replace("_", " "))
 
 
+def simple_deadline_text(report: Report, today: Optional[dt.date] = None) -> str:
+    """``deadline_text`` in everyday words (no "verifikasi", no "instansi"), short sentences."""
+    if report.status in ("selesai", "diarsipkan"):
+        return ""
+    due = deadlines(report, today)
+    if due.verified_on is None:
+        if due.verification_overdue:
+            return (f"Batas waktu pemeriksaan sudah lewat, yaitu {format_date(due.verification_due)}.\n"
+                    "Laporan Anda akan kami dahulukan.")
+        return f"Petugas akan memeriksa laporan ini paling lambat {format_date(due.verification_due)}."
+    if due.response_due and due.responded_on is None:
+        if due.response_overdue:
+            return f"Kantor yang mengurusnya belum menjawab sampai batas waktu {format_date(due.response_due)}."
+        return f"Kantor yang mengurusnya akan menjawab paling lambat {format_date(due.response_due)}."
+    return ""
+
+
+def pin_attempts(tracker: Tracker) -> int:
+    try:
+        return int(tracker.get_slot("pin_attempts") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 class ValidateStatusForm(ReadBackMixin, FormValidationAction):
     always_read_back = ("tracking_number",)
     never_read_back = ("status_pin",)
@@ -64,7 +98,8 @@ class ValidateStatusForm(ReadBackMixin, FormValidationAction):
 
     async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain) -> List[Text]:
         slots = list(domain_slots)
-        if tracker.get_slot("status_needs_pin"):
+        # After too many wrong PINs the question is not asked; action_check_status explains.
+        if tracker.get_slot("status_needs_pin") and pin_attempts(tracker) < MAX_PIN_ATTEMPTS:
             slots.append("status_pin")
         return self.with_read_back(slots, tracker)
 
@@ -135,19 +170,24 @@ class ActionCheckStatus(Action):
         pin = tracker.get_slot("status_pin")
         if not number:
             return reset
+        simple = bool(tracker.get_slot("simple_language"))
+        attempts = pin_attempts(tracker)
+        locked = attempts >= MAX_PIN_ATTEMPTS
+        tries_pin = bool(pin) and pin != SKIPPED and not locked
         try:
             who = runtime.caller(tracker)
 
             def look_up(session) -> Optional[tuple]:
                 repository = ReportRepository(session)
                 report = repository.for_reporter(number, who.channel, who.identity_hash)
-                if report is None and pin and pin != SKIPPED:
+                if report is None and tries_pin:
                     report = repository.anonymous(number, pin)
                 if report is None:
                     return None
                 change = repository.latest_change(report)
                 changed_at = change.changed_at if change is not None else report.updated_at
-                return report.tracking_number, report.status, changed_at.date()
+                deadline = simple_deadline_text(report) if simple else deadline_text(report)
+                return report.tracking_number, report.status, changed_at.date(), deadline
 
             found = await runtime.in_session(look_up)
         except Exception:
@@ -155,13 +195,23 @@ class ActionCheckStatus(Action):
             dispatcher.utter_message(response="utter_status_unavailable")
             return reset
         if found is None:
-            dispatcher.utter_message(response="utter_status_not_found")
+            if tries_pin:
+                attempts += 1
+                reset.append(SlotSet("pin_attempts", float(attempts)))
+            if locked or attempts >= MAX_PIN_ATTEMPTS and tries_pin:
+                log.info("conversation %s: PIN look-ups stopped after %d wrong PINs",
+                         tracker.get_slot("conversation_ref"), attempts)
+                dispatcher.utter_message(response="utter_status_pin_locked")
+            else:
+                dispatcher.utter_message(response="utter_status_not_found")
             return reset
-        tracking_number, status, changed_on = found
+        tracking_number, status, changed_on, deadline = found
         dispatcher.utter_message(
             response="utter_status",
             tracking_number=tracking_number,
-            status_label=status_label(status, bool(tracker.get_slot("simple_language"))),
+            status_label=status_label(status, simple),
             status_date=format_indonesian_date(changed_on),
         )
+        if deadline:
+            dispatcher.utter_message(response="utter_status_deadline", deadline=deadline)
         return reset

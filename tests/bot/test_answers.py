@@ -101,3 +101,17 @@ def test_the_wording_decides_whether_a_preference_is_turned_on(text, entity, exp
 )
 def test_only_real_control_requests_steer_the_conversation_inside_a_form(intent, text, fits, expected):
     assert answers.steers_conversation(intent, text, fits) is expected
+
+
+PLACES = ["Kota Bandung, Jawa Barat", "Kabupaten Bandung, Jawa Barat", "Tidak ada yang cocok"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2", 1), ("yang kedua", 1), ("dua", 1), ("nomor 1", 0), ("Kabupaten Bandung", 1), ("kota", 0),
+        ("kota bandumg, jawa barat", 0), ("tidak ada", 2), ("bandung", None), ("7", None), ("entahlah", None), ("", None),
+    ],
+)
+def test_an_option_is_picked_by_number_number_word_name_or_a_word_only_it_has(text, expected):
+    assert answers.pick_option(text, PLACES) == expected

@@ -3,6 +3,7 @@ import datetime as dt
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from sqlalchemy import select
 
+from bot.actions import runtime
 from bot.actions.rating import ActionSaveRating, ValidateRatingForm
 from bot.actions.report_form import (
     FORM_STATE_SLOTS,
@@ -10,9 +11,11 @@ from bot.actions.report_form import (
     ActionCancelReport,
     ActionSubmitReport,
 )
+from bot.settings import ROOT
 from storage import tracking_numbers
-from storage.models import ConversationEvent, Report, SatisfactionRating
+from storage.models import ConversationEvent, OutboxItem, Report, RoutingSuggestion, SatisfactionRating
 from storage.repositories import ReportRepository
+from storage.routing.agencies import load_agency_table, set_default_table
 from tests.bot.actions.conftest import make_tracker, responses, slot_events
 
 REPORT = {
@@ -126,3 +129,85 @@ async def test_the_satisfaction_score_is_stored_for_the_filed_report(database, d
     with database.session() as session:
         assert session.execute(select(SatisfactionRating.score)).scalars().all() == [4]
     assert responses(dispatcher)[-1] == "utter_thanks_rating"
+
+
+def routed(database):
+    with database.session() as session:
+        report = session.execute(select(Report)).scalar_one()
+        suggestion = session.execute(select(RoutingSuggestion)).scalars().all()
+        outbox = session.execute(select(OutboxItem)).scalars().all()
+        return report, suggestion, outbox
+
+
+async def test_the_citizens_choices_are_filed_and_the_report_is_routed_and_queued(database, dispatcher, domain):
+    chosen = dict(REPORT, category_code="perhubungan", region_code="32.04", region_name="Kabupaten Bandung, Jawa Barat",
+                  location_latitude=-7.0, location_longitude=107.9)
+    await ActionSubmitReport().run(dispatcher, make_tracker(chosen, active_loop=None), domain)
+    report, [suggestion], [item] = routed(database)
+    assert (report.category_code, report.region_code, report.region_name) == (
+        "perhubungan", "32.04", "Kabupaten Bandung, Jawa Barat"
+    )
+    assert (report.latitude, report.longitude) == (-7.0, 107.9)
+    assert report.agency == "Dinas Perhubungan Kabupaten Bandung"
+    assert (suggestion.category_code, suggestion.region_code, suggestion.agency) == (
+        "perhubungan", "32.04", "Dinas Perhubungan Kabupaten Bandung"
+    )
+    assert "Kabupaten Bandung" in suggestion.reason
+    assert (item.report_id, item.state, item.idempotency_key) == (report.id, "pending", f"sapalapor-{report.tracking_number}")
+
+
+async def test_what_the_citizen_did_not_choose_is_filled_by_the_suggestion(database, dispatcher, domain):
+    await ActionSubmitReport().run(dispatcher, make_tracker(REPORT, active_loop=None), domain)
+    report, [suggestion], _ = routed(database)
+    assert (report.category_code, report.region_code) == ("pekerjaan_umum", "32.04.25")
+    assert report.region_name == "Kecamatan Cicalengka, Kabupaten Bandung, Jawa Barat"
+    assert report.agency == "Dinas Pekerjaan Umum dan Penataan Ruang Kabupaten Bandung"
+    assert suggestion.reason.startswith("Kategori Pekerjaan Umum dan Penataan Ruang")
+
+
+async def test_a_retried_submit_routes_and_queues_the_report_once(database, dispatcher, domain):
+    await ActionSubmitReport().run(dispatcher, make_tracker(REPORT, active_loop=None), domain)
+    await ActionSubmitReport().run(dispatcher, make_tracker(REPORT, active_loop=None), domain)
+    _, suggestions, outbox = routed(database)
+    assert (len(suggestions), len(outbox)) == (1, 1)
+
+
+def configured_table(monkeypatch, tmp_path, table_text):
+    table = tmp_path / "agencies.yml"
+    table.write_text(table_text, encoding="utf-8")
+    config = (ROOT / "config.yml").read_text(encoding="utf-8")
+    assert "agencies_file: storage/routing/agencies.yml" in config
+    config_file = tmp_path / "config.yml"
+    config_file.write_text(config.replace("agencies_file: storage/routing/agencies.yml", f"agencies_file: {table}"),
+                           encoding="utf-8")
+    monkeypatch.setenv("SAPALAPOR_CONFIG", str(config_file))
+    runtime.reset_for_tests()
+
+
+async def test_the_agency_table_named_in_the_config_is_used(database, dispatcher, domain, monkeypatch, tmp_path):
+    original = (ROOT / "storage" / "routing" / "agencies.yml").read_text(encoding="utf-8")
+    edited = original.replace("kabupaten: Dinas Pekerjaan Umum dan Penataan Ruang {region_name}",
+                              "kabupaten: Dinas Bina Marga {region_name}")
+    assert edited != original
+    configured_table(monkeypatch, tmp_path, edited)
+    try:
+        await ActionSubmitReport().run(dispatcher, make_tracker(REPORT, active_loop=None), domain)
+        report, _, _ = routed(database)
+        assert report.agency == "Dinas Bina Marga Kabupaten Bandung"
+    finally:
+        runtime.reset_for_tests()
+        set_default_table(load_agency_table())
+
+
+async def test_a_bad_agency_table_still_files_and_queues_the_report(database, dispatcher, domain, monkeypatch, tmp_path,
+                                                                    caplog):
+    configured_table(monkeypatch, tmp_path, "keywords: []\nroutes:\n  - category: jalan_rusak\n")
+    try:
+        events = await ActionSubmitReport().run(dispatcher, make_tracker(REPORT, active_loop=None), domain)
+    finally:
+        runtime.reset_for_tests()
+    report, suggestions, [item] = routed(database)
+    assert responses(dispatcher) == ["utter_submitted"]
+    assert events[-1] == SlotSet("last_report_id", float(report.id))
+    assert suggestions == [] and report.agency is None
+    assert "routing table could not be loaded" in caplog.text

@@ -66,6 +66,7 @@ async def test_an_opening_that_tells_the_whole_story_is_taken_as_the_description
         SlotSet("form_started_at", ANY),
         SlotSet("report_type", "pengaduan"),
         SlotSet("description", story),
+        SlotSet("category_code", "pekerjaan_umum"),
         SlotSet("requested_slot", "location"),
     ]
 
@@ -89,17 +90,65 @@ async def test_a_too_short_description_is_asked_for_more_detail_once(database, d
 async def test_a_short_description_is_kept_after_one_request_for_detail(database, dispatcher, domain):
     tracker = answer("description", "jalan rusak parah", slots={"report_type": "pengaduan", "description_nudged": True})
     events = await run_form(tracker, dispatcher, domain)
-    assert events == [SlotSet("description", "jalan rusak parah"), SlotSet("requested_slot", "location")]
+    assert events == [
+        SlotSet("description", "jalan rusak parah"),
+        SlotSet("category_code", "pekerjaan_umum"),
+        SlotSet("requested_slot", "location"),
+    ]
 
 
-async def test_a_telegram_location_pin_fills_the_location(database, dispatcher, domain):
+@pytest.mark.parametrize("text", ["", "Lokasi saya: -6.91750, 107.61910"])
+async def test_a_telegram_location_pin_is_kept_and_the_place_name_is_asked(database, dispatcher, domain, text):
     slots = {key: FILLED[key] for key in ("report_type", "description")}
+    pin = {"location_pin": {"latitude": -6.9175, "longitude": 107.6191}}
+    events = await run_form(answer("location", text, slots=slots, metadata=pin), dispatcher, domain)
+    assert events == [
+        SlotSet("location", None),
+        SlotSet("location_latitude", -6.9175),
+        SlotSet("location_longitude", 107.6191),
+        SlotSet("location_reasked", True),
+        SlotSet("ask_hint", "pin_place"),
+        SlotSet("requested_slot", "location"),
+    ]
+
+
+async def test_the_place_name_after_a_pin_is_resolved_and_the_pin_stays(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    slots.update(location_latitude=-6.9175, location_longitude=107.6191, location_reasked=True)
+    events = await run_form(answer("location", "Gang Mawar, Kota Bandung", slots=slots), dispatcher, domain)
+    assert events == [
+        SlotSet("location", "Gang Mawar, Kota Bandung"),
+        SlotSet("region_code", "32.73"),
+        SlotSet("region_name", "Kota Bandung, Jawa Barat"),
+        SlotSet("location_reasked", None),
+        SlotSet("requested_slot", "incident_date"),
+    ]
+
+
+async def test_a_pin_with_a_caption_that_names_the_place_keeps_both(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    pin = {"location_pin": {"latitude": -6.9175, "longitude": 107.6191}}
+    events = await run_form(answer("location", "Gang Mawar, Kota Bandung", slots=slots, metadata=pin), dispatcher, domain)
+    assert events == [
+        SlotSet("location", "Gang Mawar, Kota Bandung"),
+        SlotSet("location_latitude", -6.9175),
+        SlotSet("location_longitude", 107.6191),
+        SlotSet("region_code", "32.73"),
+        SlotSet("region_name", "Kota Bandung, Jawa Barat"),
+        SlotSet("requested_slot", "incident_date"),
+    ]
+
+
+async def test_a_pin_sent_again_instead_of_a_name_is_taken_as_the_location(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    slots.update(location_latitude=-6.9175, location_longitude=107.6191, location_reasked=True)
     pin = {"location_pin": {"latitude": -6.9175, "longitude": 107.6191}}
     events = await run_form(answer("location", "", slots=slots, metadata=pin), dispatcher, domain)
     assert events == [
         SlotSet("location", "Titik lokasi -6.91750, 107.61910"),
         SlotSet("location_latitude", -6.9175),
         SlotSet("location_longitude", 107.6191),
+        SlotSet("location_reasked", None),
         SlotSet("requested_slot", "incident_date"),
     ]
 
@@ -209,6 +258,8 @@ async def test_yes_to_what_was_heard_keeps_the_answer(database, dispatcher, doma
         SlotSet("heard_slot", None),
         SlotSet("heard_value", None),
         SlotSet("location", "pasar cicalengka"),
+        SlotSet("region_code", "32.04.25"),
+        SlotSet("region_name", "Kecamatan Cicalengka, Kabupaten Bandung, Jawa Barat"),
         SlotSet("requested_slot", "incident_date"),
     ]
     with database.session() as session:
@@ -257,7 +308,12 @@ async def test_a_plain_answer_filed_under_a_control_intent_is_still_the_answer(d
     assert events == [SlotSet("privacy", "anonim"), SlotSet("requested_slot", "report_confirmed")]
     slots = {key: FILLED[key] for key in ("report_type", "description")}
     events = await run_form(answer("location", "Gang Mawar, Kota Bandung", intent="ask_help", slots=slots), dispatcher, domain)
-    assert events == [SlotSet("location", "Gang Mawar, Kota Bandung"), SlotSet("requested_slot", "incident_date")]
+    assert events == [
+        SlotSet("location", "Gang Mawar, Kota Bandung"),
+        SlotSet("region_code", "32.73"),
+        SlotSet("region_name", "Kota Bandung, Jawa Barat"),
+        SlotSet("requested_slot", "incident_date"),
+    ]
 
 
 @pytest.mark.parametrize("text, intent", [("bantuan dong", "ask_help"), ("batal aja", "cancel"), ("ulangi", "repeat")])

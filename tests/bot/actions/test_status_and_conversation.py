@@ -98,12 +98,14 @@ async def test_the_owner_sees_the_status_in_plain_words_and_its_date(database, d
     number = file_report(database)
     tracker = make_tracker({"tracking_number": number, "status_needs_pin": False}, active_loop=None, sender_id=OWNER)
     await ActionCheckStatus().run(dispatcher, tracker, domain)
-    [message] = dispatcher.messages
+    message, deadline = dispatcher.messages
     assert message["response"] == "utter_status"
     assert message["tracking_number"] == number
     assert message["status_label"] == "sudah diterima dan menunggu diperiksa petugas"
     today = dt.datetime.utcnow().date()
     assert message["status_date"].endswith(str(today.year))
+    assert deadline["response"] == "utter_status_deadline"
+    assert deadline["deadline"].startswith("Laporan akan diverifikasi paling lambat ")
 
 
 async def test_an_anonymous_report_is_found_only_with_its_pin(database, dispatcher, domain):
@@ -112,7 +114,7 @@ async def test_an_anonymous_report_is_found_only_with_its_pin(database, dispatch
     await ActionCheckStatus().run(dispatcher, wrong, domain)
     right = make_tracker({"tracking_number": number, "status_pin": "4321"}, active_loop=None, sender_id=STRANGER)
     await ActionCheckStatus().run(dispatcher, right, domain)
-    assert responses(dispatcher) == ["utter_status_not_found", "utter_status"]
+    assert responses(dispatcher) == ["utter_status_not_found", "utter_status", "utter_status_deadline"]
 
 
 async def test_a_spoken_tracking_number_is_read_back_first(database, dispatcher, domain):
