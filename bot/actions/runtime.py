@@ -129,6 +129,11 @@ async def measure(tracker: Tracker, step: str, extra_slots: Optional[Dict[str, A
     reference = slots.get("conversation_ref")
     if not reference:
         return
+    # Voice in counts as voice: this message, or voice replies switched on by an earlier note
+    # (the channel's "profile" metadata; the voice_replies slot only follows next session).
+    metadata = latest_metadata(tracker)
+    voice = bool(slots.get("voice_replies") or (metadata.get("profile") or {}).get("voice_replies")
+                 or metadata.get("input_mode") == "voice")
     try:
         who = caller(tracker)
 
@@ -139,8 +144,7 @@ async def measure(tracker: Tracker, step: str, extra_slots: Optional[Dict[str, A
                 channel=who.channel,
                 step=step,
                 event_code=slots.get("event_code"),
-                # A voice note in counts as voice: the voice_replies slot only changes next session.
-                voice=bool(slots.get("voice_replies")) or latest_metadata(tracker).get("input_mode") == "voice",
+                voice=voice,
                 simple_language=bool(slots.get("simple_language")),
             )
 
