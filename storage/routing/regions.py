@@ -321,32 +321,40 @@ def _filter_regency(codes: Iterable[str], wanted: str, index: _Index) -> List[st
 
 def _marked_mention(tokens: List[str], i: int, marker: str, index: _Index,
                     short_text: bool) -> Optional[_Mention]:
-    """The longest name (1-4 tokens) after a marker at ``i``."""
+    """The name (1-4 tokens) after a marker at ``i``: exact names at any length before typos.
+
+    Exact first, because a longer span that only resembles a name must not beat a shorter one
+    that is one: "kota bandung, jawa barat" is Kota Bandung, not a near-miss "Bandung Barat".
+    """
     if i + 1 < len(tokens) and tokens[i + 1] in FUNCTION_WORDS and marker in ("kecamatan", "desa"):
         return None  # "desa kami", "kecamatan yang": the word, not a place
+    spans = []
     for length in (4, 3, 2, 1):
         end = i + 1 + length
-        if end > len(tokens):
-            continue
-        name = " ".join(tokens[i + 1:end])
-        if any(token in MARKERS for token in tokens[i + 1:end]):
-            continue
-        for allow_fuzzy in (False, True):
+        if end <= len(tokens) and not any(token in MARKERS for token in tokens[i + 1:end]):
+            spans.append((length, end, " ".join(tokens[i + 1:end])))
+    for allow_fuzzy in (False, True):
+        for length, end, name in spans:
             if allow_fuzzy and (length > 3 or (marker in ("kecamatan", "desa") and not short_text)):
                 continue
             if marker in ("kabupaten", "kota"):
                 codes, fuzzy = _lookup("regency", name, index, allow_fuzzy, MARKED_FUZZY_CUTOFF)
                 codes = _filter_regency(codes, marker, index) or ([] if marker == "kabupaten" else codes)
-                if not codes and marker == "kota" and not allow_fuzzy:
-                    # "kota jakarta" / "kota jogja": a city that is a province in the data.
-                    codes, fuzzy = _lookup("provinsi", name, index, False)
             elif marker == "provinsi":
                 codes, fuzzy = _lookup("provinsi", name, index, allow_fuzzy, MARKED_FUZZY_CUTOFF)
             elif marker == "kecamatan":
                 codes, fuzzy = _lookup("kecamatan", name, index, allow_fuzzy, MARKED_FUZZY_CUTOFF)
+            elif allow_fuzzy:
+                continue
             else:
                 desa = _desa_index(index)
                 codes, fuzzy = list(desa.get(name, [])), False
+            if codes:
+                return _Mention(i, end, codes, explicit=True, fuzzy=fuzzy)
+    if marker == "kota":
+        # "kota jakarta" / "kota jogja": a city that is a province in the data.
+        for length, end, name in spans:
+            codes, fuzzy = _lookup("provinsi", name, index, False)
             if codes:
                 return _Mention(i, end, codes, explicit=True, fuzzy=fuzzy)
     return None

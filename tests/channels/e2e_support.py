@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import time
+import uuid
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -211,14 +212,14 @@ class TwilioUser:
         self.address = f"whatsapp:{number}" if channel == "whatsapp" else number
         self.to = f"whatsapp:{WHATSAPP_FROM}" if channel == "whatsapp" else SMS_FROM
         self.fake: FakeTwilio = stack["twilio"]
-        self.ids = itertools.count(1)
         self.sender = sender_id(channel, identity_hash(KEY.encode(), channel, number))
         self.said: List[str] = []
 
     def say(self, text: str, media: Optional[tuple] = None) -> None:
         """A message; ``media`` = (content type, bytes) is served by the fake as Twilio media."""
         self.said.append(text)
-        sid = f"{'MM' if media else 'SM'}{self.channel[:2]}{next(self.ids):030d}"
+        # Like Twilio's: a two-letter prefix and 32 hex digits, unique across users and runs.
+        sid = f"{'MM' if media else 'SM'}{uuid.uuid4().hex}"
         params = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT,
                   "From": self.address, "To": self.to, "Body": text, "NumMedia": "1" if media else "0",
                   "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}

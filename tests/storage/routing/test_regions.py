@@ -32,6 +32,11 @@ UNIQUE_CASES = [
     ("Kel. Lowokwaru, Malang", "35.73.05.1011", "desa"),
     ("provinsi jawa barat", "32", "provinsi"),
     ("Jawa Tengah", "33", "provinsi"),
+    # An exact name beats a longer span that only resembles one ("bandung jawa barat" is not
+    # "bandung barat").
+    ("Kota Bandung, Jawa Barat", "32.73", "kota"),
+    ("kab bandung, jawa barat", "32.04", "kabupaten"),
+    ("kota surabya jawa timur", "35.78", "kota"),
 ]
 
 
