@@ -207,7 +207,7 @@ def disclose_text(stat: Stat) -> str:
     if stat.kind == "mean":
         return f"{value:.1f}"
     if stat.kind == "minutes":
-        return f"{value:.0f}"
+        return f"{value:.1f}"  # filings at events often take under a minute: "0" would mislead
     if stat.kind == "step":
         return STEP_LABELS.get(value, str(value))
     return str(value)

@@ -33,7 +33,7 @@ def test_csv_has_one_row_per_measure_and_one_column_per_channel_with_small_group
     assert by_key["completion_rate"] == ["Tingkat penyelesaian", "50%", "71%", "-", "-"]
     assert by_key["voice_share"] == ["Memakai pesan suara (%)", "36%", "-", "-", "-"]
     assert by_key["simple_language"] == ["Memakai bahasa sederhana", "< 5", "< 5", "< 5", "< 5"]
-    assert by_key["median_minutes_to_file"][1:] == ["14", "14", "-", "-"]
+    assert by_key["median_minutes_to_file"][1:] == ["14.0", "14.0", "-", "-"]
     assert by_key["reached:slot:description"][1:] == ["12", "6", "< 5", "< 5"]
     assert by_key["satisfaction_after_filing_mean"][1:] == ["4.0", "4.2", "-", "-"]
     assert by_key["satisfaction_after_filing_score_5"][1:] == ["< 5"] * 4
