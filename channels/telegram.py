@@ -26,6 +26,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from accessibility.pipeline import Outgoing
 from channels import redact
+from channels.blueprints import connector_blueprint
 from channels.conversation import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
@@ -306,22 +307,8 @@ class TelegramInput(InputChannel):
         return TelegramOutput(self.bot, self.conversation)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = Blueprint(f"{NAME}_webhook_{id(self)}", __name__)
+        blueprint = connector_blueprint(NAME, self, on_new_message)
         connector = self
-
-        @blueprint.listener("after_server_start")
-        async def start(app, loop) -> None:
-            await connector.start(on_new_message)
-
-        @blueprint.listener("before_server_stop")
-        async def stop(app, loop) -> None:
-            await connector.stop()
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(request: Request):
-            if not connector._ready.is_set():
-                return response.json({"status": "starting"}, status=503)
-            return response.json({"status": "ok"})
 
         @blueprint.route("/webhook", methods=["POST"])
         async def webhook(request: Request):
@@ -364,6 +351,9 @@ class TelegramInput(InputChannel):
         await self.bot.initialize()
         self.conversation = Conversation(NAME, self.runtime.settings, self.runtime.database, on_new_message)
         self.intake = Intake(self.runtime.database, NAME, TelegramHandler(self.bot, self.conversation))
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
 
     async def wait_ready(self, timeout: float = 10.0) -> bool:
         """Webhook calls may arrive while start-up (recovery, webhook registration) still runs."""

@@ -34,6 +34,7 @@ from twilio.rest import Client
 
 from accessibility.pipeline import Outgoing
 from channels import gsm7, redact
+from channels.blueprints import connector_blueprint
 from channels.conversation import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
@@ -500,22 +501,8 @@ class TwilioInput(InputChannel):
         return form
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = Blueprint(f"{self.kind.name}_webhook_{id(self)}", __name__)
+        blueprint = connector_blueprint(self.kind.name, self, on_new_message)
         connector = self
-
-        @blueprint.listener("after_server_start")
-        async def start(app, loop) -> None:
-            await connector.start(on_new_message)
-
-        @blueprint.listener("before_server_stop")
-        async def stop(app, loop) -> None:
-            await connector.stop()
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(request: Request):
-            if not connector._ready.is_set():
-                return response.json({"status": "starting"}, status=503)
-            return response.json({"status": "ok"})
 
         @blueprint.route("/webhook", methods=["POST"])
         async def webhook(request: Request):
@@ -586,6 +573,9 @@ class TwilioInput(InputChannel):
         notifier = NotificationLoop.for_channel(self.kind.name, self.runtime, self._notify)
         if notifier is not None:
             self._background.append(asyncio.get_running_loop().create_task(notifier.run()))
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
 
     async def wait_ready(self, timeout: float = 10.0) -> bool:
         """Webhook calls may arrive while start-up (recovery, webhook registration) still runs."""

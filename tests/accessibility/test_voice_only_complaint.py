@@ -1,33 +1,30 @@
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import os
-import threading
 import time
 import urllib.parse
-import urllib.request
-from typing import Dict, List
+import uuid
+from typing import List
 
 import pytest
 from sqlalchemy import select
 
-from bot.rasa_project import free_port, start_servers, wait_until_ready
-from bot.settings import load_settings
-from storage.db import Database
 from storage.identity import identity_hash, sender_id
-from storage.models import InboundDelivery, Profile, Report
+from storage.models import Profile, Report
 from tests.accessibility.clips import speak
-from tests.channels.fakes.telegram_api import FakeTelegram
-from tests.channels.fakes.twilio_api import FakeTwilio, sign
-
-TOKEN = "7000000002:AAF-voice-only-token-0123456789abcd"
-SECRET = "voice_only_secret-0123"
-ACCOUNT = "AC00000000000000000000000000000002"
-AUTH_TOKEN = "abcdef0123456789abcdef0123456789"
-WHATSAPP_FROM = "+14155238886"
-KEY = os.environ.get("SAPALAPOR_IDENTITY_KEY", "test-identity-key-not-secret-0123456789")
+from tests.channels.e2e_support import (
+    ACCOUNT,
+    AUTH_TOKEN,
+    KEY,
+    SECRET,
+    WHATSAPP_FROM,
+    _post,
+    channel_stack,
+    tracker,
+    wait_handled,
+)
+from tests.channels.fakes.twilio_api import sign
 
 # What the citizen says, by the question the form asks; every answer is a voice note. Yes/no
 # questions come with numbered choices ("1. Ya"), answered by number as docs/accessibility.md
@@ -43,85 +40,19 @@ YES = "Nomor satu."
 MAX_TURNS = 20
 
 
-class LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-async def _start_fakes():
-    return await FakeTelegram(TOKEN).start(), await FakeTwilio(ACCOUNT, AUTH_TOKEN).start()
-
-
 @pytest.fixture(scope="module")
 def stack(trained_model, tmp_path_factory):
-    loop = LoopThread()
-    telegram, twilio = loop.run(_start_fakes())
-    runtime = tmp_path_factory.mktemp("voice-only")
-    port = free_port()
-    public_url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.update(
-        SAPALAPOR_DATA_DIR=str(runtime / "data"),
-        SAPALAPOR_DATABASE_URL=f"sqlite:///{runtime / 'data' / 'sapalapor.db'}",
-        SAPALAPOR_TRACKER_URL=f"sqlite:///{runtime / 'data' / 'tracker.db'}",
-        SAPALAPOR_IDENTITY_KEY=KEY, SAPALAPOR_PUBLIC_URL=public_url,
-        SAPALAPOR_TELEGRAM_ENABLED="true", TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET,
-        TELEGRAM_API_BASE_URL=telegram.base_url,
-        SAPALAPOR_WHATSAPP_ENABLED="true", TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_WHATSAPP_FROM=WHATSAPP_FROM, TWILIO_API_BASE_URL=twilio.base_url,
-        # Offline speech: gTTS is not reachable from tests; espeak-ng speaks every reply.
-        SAPALAPOR_STT_MODEL="bundled-base",
-    )
-    env.pop("GTTS_BASE_URL", None)
-    settings = load_settings(environ=env)
-    database = Database.shared(settings.database_url)
-    database.migrate()
-    servers = start_servers(settings, trained_model, runtime, port=port, env=env)
-    try:
-        for channel in ("telegram", "whatsapp"):
-            wait_until_ready(f"{public_url}/webhooks/{channel}/", servers.processes[-1])
-        yield {"telegram": telegram, "twilio": twilio, "url": public_url, "database": database, "servers": servers}
-    finally:
-        servers.stop()
-        loop.run(telegram.stop())
-        loop.run(twilio.stop())
-        loop.stop()
-
-
-def _post(url: str, body: bytes, headers: Dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    with channel_stack(trained_model, tmp_path_factory.mktemp("voice-only")) as running:
+        yield running
 
 
 def _wait_handled(stack, channel: str, provider_id: str) -> None:
-    deadline = time.monotonic() + 300  # a hung server fails the test instead of hanging it
-    while time.monotonic() < deadline:
-        with stack["database"].session() as session:
-            state = session.execute(select(InboundDelivery.state).where(
-                InboundDelivery.channel == channel, InboundDelivery.provider_id == provider_id)).scalar()
-        if state in ("handled", "failed"):
-            assert state == "handled", f"{channel} delivery {provider_id} failed; see {stack['servers'].log_files}"
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"{channel} delivery {provider_id} was never handled; see {stack['servers'].log_files}")
+    state = wait_handled(stack, channel, provider_id)
+    assert state == "handled", f"{channel} delivery {provider_id} failed; see {stack['servers'].log_files}"
 
 
 def _requested_slot(stack, sender: str):
-    with urllib.request.urlopen(f"{stack['url']}/conversations/{sender}/tracker", timeout=30) as answer:
-        return json.loads(answer.read().decode("utf-8"))["slots"].get("requested_slot")
+    return tracker(stack, sender)["slots"].get("requested_slot")
 
 
 class TelegramSpeaker:
@@ -159,12 +90,11 @@ class WhatsAppSpeaker:
     def __init__(self, stack, number: str) -> None:
         self.stack, self.fake = stack, stack["twilio"]
         self.address = f"whatsapp:{number}"
-        self.ids = itertools.count(1)
         self.sender = sender_id("whatsapp", identity_hash(KEY.encode(), "whatsapp", number))
 
     def speak(self, sentence: str) -> None:
-        turn = next(self.ids)
-        sid, media_id = f"MM{turn:032d}", f"ME{turn:032d}"
+        turn = uuid.uuid4().hex
+        sid, media_id = f"MM{turn}", f"ME{turn}"
         self.fake.media[media_id] = ("audio/ogg", speak(sentence, "ogg"))
         params = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT,
                   "From": self.address, "To": f"whatsapp:{WHATSAPP_FROM}", "Body": "", "NumMedia": "1",

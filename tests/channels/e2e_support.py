@@ -78,6 +78,9 @@ def channel_stack(trained_model: Path, runtime: Path, extra_env: Optional[Dict[s
         SAPALAPOR_SMS_ENABLED="true", SAPALAPOR_WHATSAPP_ENABLED="true",
         TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_SMS_FROM=SMS_FROM,
         TWILIO_WHATSAPP_FROM=WHATSAPP_FROM, TWILIO_API_BASE_URL=twilio.base_url,
+        # gTTS aimed at a closed loopback port: the servers run outside the in-process network
+        # guard, and must not try Google; the layer falls back to espeak-ng, as offline.
+        GTTS_BASE_URL=f"http://127.0.0.1:{free_port()}",
     )
     env.update(extra_env or {})
     settings = load_settings(environ=env)

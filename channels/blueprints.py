@@ -1,0 +1,39 @@
+"""The part of every connector's Sanic blueprint that is not about its provider.
+
+Why shared: each connector starts its background work (intake recovery, polling,
+notifications) after the server starts, stops it before the server stops, and answers a health
+check with 503 until it is ready; that wiring must behave the same on every channel.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+
+def connector_blueprint(name: str, connector: Any,
+                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    """A blueprint with the connector's start/stop listeners and ``GET /`` health route.
+
+    ``connector`` needs ``start(on_new_message)``, ``stop()`` and ``is_ready()``; the caller
+    adds its provider routes (``/webhook``, ...) to the returned blueprint.
+    """
+    blueprint = Blueprint(f"{name}_webhook_{id(connector)}", __name__)
+
+    @blueprint.listener("after_server_start")
+    async def start(app, loop) -> None:
+        await connector.start(on_new_message)
+
+    @blueprint.listener("before_server_stop")
+    async def stop(app, loop) -> None:
+        await connector.stop()
+
+    @blueprint.route("/", methods=["GET"])
+    async def health(request: Request):
+        if not connector.is_ready():
+            return response.json({"status": "starting"}, status=503)
+        return response.json({"status": "ok"})
+
+    return blueprint
