@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,14 @@ def run(args) -> int:
         # Rasa's HTTP API (conversations, tracker) has no auth of its own here: only on loopback.
         enable_api=is_loopback(server.get("host", "127.0.0.1")),
     )
+    if settings.section("forwarding").has("endpoint"):
+        # The outbox sends each new report on; it stops with the servers.
+        forward_log = open(settings.data_dir / "runtime" / "forwarding.log", "ab")
+        servers.processes.append(subprocess.Popen(
+            [sys.executable, "-m", "bot", "forward", "--loop", "--interval", "30"],
+            stdout=forward_log, stderr=subprocess.STDOUT,
+        ))
+        print("Forwarding new reports to forwarding.endpoint every 30 s")
     print(f"Ready: {servers.rasa_url} (logs in {settings.data_dir / 'runtime'})")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
