@@ -73,7 +73,7 @@ def run(args) -> int:
         forward_log = open(settings.data_dir / "runtime" / "forwarding.log", "ab")
         servers.processes.append(subprocess.Popen(
             [sys.executable, "-m", "bot", "forward", "--loop", "--interval", "30"],
-            stdout=forward_log, stderr=subprocess.STDOUT,
+            cwd=settings.base_dir, stdout=forward_log, stderr=subprocess.STDOUT,
         ))
         print("Forwarding new reports to forwarding.endpoint every 30 s")
     print(f"Ready: {servers.rasa_url} (logs in {settings.data_dir / 'runtime'})")
