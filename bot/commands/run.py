@@ -68,6 +68,12 @@ def run(args) -> int:
         # Rasa's HTTP API (conversations, tracker) has no auth of its own here: only on loopback.
         enable_api=is_loopback(server.get("host", "127.0.0.1")),
     )
+    # Hourly: conversations that chose anonim are deleted from Rasa's store once quiet.
+    purge_log = open(settings.data_dir / "runtime" / "purge.log", "ab")
+    servers.processes.append(subprocess.Popen(
+        [sys.executable, "-m", "bot", "purge-conversations", "--loop"],
+        cwd=settings.base_dir, stdout=purge_log, stderr=subprocess.STDOUT,
+    ))
     if settings.section("forwarding").has("endpoint"):
         # The outbox sends each new report on; it stops with the servers.
         forward_log = open(settings.data_dir / "runtime" / "forwarding.log", "ab")
