@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -155,6 +156,10 @@ _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
 # One transcription at a time in this process: CTranslate2 already uses every core.
 _transcribe_lock = threading.Lock()
+# Transcriptions wait for each other (the lock above) for seconds; on asyncio's default pool
+# (cores + 4 threads) those waiting threads starved the webhooks' quick database writes, so the
+# provider's answer waited behind speech (bench/README.md, cause 4). Speech has its own threads.
+_SPEECH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech-to-text")
 
 
 def shared_model(model: str, cpu_threads: int = 0) -> Any:
@@ -248,4 +253,4 @@ class SpeechToText:
 
     async def transcribe(self, data: bytes, mime: Optional[str] = None) -> Transcript:
         """:meth:`transcribe_sync` in a worker thread, so the event loop keeps serving others."""
-        return await asyncio.to_thread(self.transcribe_sync, data, mime)
+        return await asyncio.get_running_loop().run_in_executor(_SPEECH_POOL, self.transcribe_sync, data, mime)
