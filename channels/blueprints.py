@@ -6,11 +6,44 @@ check with 503 until it is ready; that wiring must behave the same on every chan
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+import asyncio
+import contextlib
+from typing import Any, Awaitable, Callable, List
 
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
+
+
+class ConnectorLifecycle:
+    """Readiness and background tasks, kept the same for every connector.
+
+    A subclass creates ``self._ready`` (set when start-up finished) and ``self._background``
+    (its long-running tasks) in ``__init__`` by calling :meth:`_init_lifecycle`.
+    """
+
+    def _init_lifecycle(self) -> None:
+        self._background: List[asyncio.Task] = []
+        self._ready = asyncio.Event()
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self, timeout: float = 10.0) -> bool:
+        """Webhook calls may arrive while start-up (recovery, webhook registration) still runs."""
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _stop_background(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._background.clear()
 
 
 def connector_blueprint(name: str, connector: Any,

@@ -26,7 +26,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from accessibility.pipeline import Outgoing
 from channels import redact
-from channels.blueprints import connector_blueprint
+from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
@@ -261,7 +261,7 @@ class TelegramOutput(OutputChannel):
         await self._send(recipient_id, Outgoing(image=image))
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(ConnectorLifecycle, InputChannel):
     """The Telegram connector (``channels.telegram.TelegramInput`` in credentials.yml)."""
 
     @classmethod
@@ -291,8 +291,7 @@ class TelegramInput(InputChannel):
         self.bot: Optional[Bot] = None
         self.intake: Optional[Intake] = None
         self.conversation: Optional[Conversation] = None
-        self._background: List[asyncio.Task] = []
-        self._ready = asyncio.Event()
+        self._init_lifecycle()
 
     def make_bot(self) -> Bot:
         return Bot(self.token, base_url=f"{self.api_base_url}/bot", base_file_url=f"{self.api_base_url}/file/bot")
@@ -352,24 +351,8 @@ class TelegramInput(InputChannel):
         self.conversation = Conversation(NAME, self.runtime.settings, self.runtime.database, on_new_message)
         self.intake = Intake(self.runtime.database, NAME, TelegramHandler(self.bot, self.conversation))
 
-    def is_ready(self) -> bool:
-        return self._ready.is_set()
-
-    async def wait_ready(self, timeout: float = 10.0) -> bool:
-        """Webhook calls may arrive while start-up (recovery, webhook registration) still runs."""
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
-
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._background.clear()
+        await self._stop_background()
         if self.bot is not None:
             with contextlib.suppress(Exception):
                 await self.bot.shutdown()

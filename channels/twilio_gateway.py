@@ -12,7 +12,6 @@ Webhook: the ``X-Twilio-Signature`` is checked against the PUBLIC URL of the rou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -34,7 +33,7 @@ from twilio.rest import Client
 
 from accessibility.pipeline import Outgoing
 from channels import gsm7, redact
-from channels.blueprints import connector_blueprint
+from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
@@ -445,7 +444,7 @@ class TwilioOutput(OutputChannel):
         await self._send(recipient_id, Outgoing(image=image))
 
 
-class TwilioInput(InputChannel):
+class TwilioInput(ConnectorLifecycle, InputChannel):
     """The connector for one Twilio kind; SmsInput and WhatsAppInput only set ``kind``."""
 
     kind: Kind = SMS
@@ -473,8 +472,7 @@ class TwilioInput(InputChannel):
         self.gateway = TwilioGateway(self.kind, runtime, self.client, self.from_number)
         self.intake: Optional[Intake] = None
         self.conversation: Optional[Conversation] = None
-        self._background: List[asyncio.Task] = []
-        self._ready = asyncio.Event()
+        self._init_lifecycle()
         if not runtime.public_url:
             log.warning("%s: server.public_url is not set: signatures are checked against the URL the "
                         "request arrived at, which is wrong behind a proxy", self.kind.name)
@@ -574,24 +572,8 @@ class TwilioInput(InputChannel):
         if notifier is not None:
             self._background.append(asyncio.get_running_loop().create_task(notifier.run()))
 
-    def is_ready(self) -> bool:
-        return self._ready.is_set()
-
-    async def wait_ready(self, timeout: float = 10.0) -> bool:
-        """Webhook calls may arrive while start-up (recovery, webhook registration) still runs."""
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
-
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._background.clear()
+        await self._stop_background()
 
     async def _notify(self, address: str, text: str, last_inbound_at) -> str:
         hashed = identity_hash(self.runtime.settings.identity_key, self.kind.name, self.kind.user_id(address))
