@@ -19,9 +19,7 @@ import asyncio
 import hashlib
 import io
 import logging
-import os
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from accessibility import audio
+from storage.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -71,16 +70,7 @@ class VoiceCache:
             return None
 
     def put(self, key: str, data: bytes) -> None:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".ogg")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path(key), data)
 
 
 def espeak_ogg(text: str, voice: str = "id", speed: str = "normal") -> bytes:

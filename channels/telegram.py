@@ -30,6 +30,7 @@ from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
+from channels.output import SendsOutgoing
 from channels.runtime import Runtime, load_runtime
 from channels.sending import Retry, RetryPolicy, send_with_retry
 from channels.telegram_parse import MAX_DOWNLOAD_BYTES, TelegramInbound, parse_update, sender_of
@@ -224,7 +225,7 @@ class TelegramHandler:
             return None
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(SendsOutgoing, OutputChannel):
     """Rasa's output channel for Telegram (used when Rasa itself sends, e.g. an external event).
 
     Holds a Bot; the recipient is our hashed sender id, resolved to the stored chat id.
@@ -249,16 +250,6 @@ class TelegramOutput(OutputChannel):
             log.warning("telegram: no chat known for a recipient; message not sent")
             return
         await self.sender.send(chat_id, reply)
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(text=text))
-
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
-                                     **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(text=text, buttons=list(buttons)))
-
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(image=image))
 
 
 class TelegramInput(ConnectorLifecycle, InputChannel):

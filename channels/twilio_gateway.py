@@ -37,6 +37,7 @@ from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
+from channels.output import SendsOutgoing
 from channels.runtime import Runtime, load_runtime
 from channels.sending import Retry, RetryPolicy, send_with_retry
 from channels.text_split import split_text
@@ -412,7 +413,7 @@ class TwilioHandler:
 
 
 # ----------------------------------------------------------------------------- Rasa classes
-class TwilioOutput(OutputChannel):
+class TwilioOutput(SendsOutgoing, OutputChannel):
     """Rasa's output channel for one Twilio kind; holds the gateway (and so the client)."""
 
     kind: Kind = SMS
@@ -432,16 +433,6 @@ class TwilioOutput(OutputChannel):
             log.warning("%s: no address known for a recipient; message not sent", self.kind.name)
             return
         await self.gateway.deliver(hashed, address, [reply])
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(text=text))
-
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
-                                     **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(text=text, buttons=list(buttons)))
-
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(image=image))
 
 
 class TwilioInput(ConnectorLifecycle, InputChannel):

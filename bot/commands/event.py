@@ -1,11 +1,10 @@
 """``python -m bot event create``: an outreach event with its code, entry points and poster."""
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
+from bot.cli_args import iso_date
 from bot.outreach.entry_points import entry_points
 from bot.outreach.poster import EventDetails, indonesian_date, write_poster
 from bot.settings import load_settings
@@ -20,18 +19,11 @@ def register(subparsers) -> None:
     create = actions.add_parser("create", help="create an event and write its poster")
     create.add_argument("--name", required=True, help='e.g. "Sosialisasi LAPOR! Tunanetra"')
     create.add_argument("--place", required=True)
-    create.add_argument("--date", required=True, type=_date, help="YYYY-MM-DD")
+    create.add_argument("--date", required=True, type=iso_date, help="YYYY-MM-DD")
     create.add_argument("--target", required=True, help="target group, e.g. penyandang disabilitas netra")
     create.add_argument("--code", help="choose the code (4-12 letters and digits); default: generated")
     create.add_argument("--out", type=Path, help="folder for the poster (default: <data_dir>/outreach)")
     create.set_defaults(func=run_create)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def run_create(args) -> int:

@@ -1,11 +1,10 @@
 """``python -m bot outreach-report``: the measurable benefit of a period or one outreach event."""
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
+from bot.cli_args import iso_date
 from bot.outreach.charts import write_charts
 from bot.outreach.report import file_stem, format_table, write_csv
 from bot.settings import load_settings
@@ -18,20 +17,13 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "outreach-report", help="conversations, reports, accessibility use and satisfaction (table, CSV, charts)"
     )
-    parser.add_argument("--from", dest="start", required=True, type=_date, help="first day, YYYY-MM-DD (UTC)")
-    parser.add_argument("--to", dest="end", required=True, type=_date, help="last day, YYYY-MM-DD (inclusive)")
+    parser.add_argument("--from", dest="start", required=True, type=iso_date, help="first day, YYYY-MM-DD (UTC)")
+    parser.add_argument("--to", dest="end", required=True, type=iso_date, help="last day, YYYY-MM-DD (inclusive)")
     parser.add_argument("--event", help="only conversations that came with this event code")
     parser.add_argument("--out", type=Path, help="folder for the CSV and PNG files (default: <data_dir>/outreach)")
     parser.add_argument("--idle-minutes", type=int, default=DEFAULT_IDLE_MINUTES,
                         help=f"a conversation quiet this long counts as abandoned (default {DEFAULT_IDLE_MINUTES})")
     parser.set_defaults(func=run)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def run(args) -> int:

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import List, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.files import write_atomically
 from storage.models import Attachment
 
 ATTACHMENT_KINDS = ("photo", "document", "video", "audio")
@@ -33,16 +32,7 @@ def write_content_addressed(data: bytes, directory: Path, suffix: str) -> tuple[
     digest = hashlib.sha256(data).hexdigest()
     target = Path(directory) / digest[:2] / f"{digest}{suffix}"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename: a reader never sees half a file, a crash leaves no partial one.
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
     return target, digest
 
 

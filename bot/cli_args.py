@@ -1,0 +1,13 @@
+"""Argument types shared by the ``python -m bot`` sub-commands."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+
+def iso_date(text: str) -> dt.date:
+    """A ``YYYY-MM-DD`` argument; argparse turns the error into a clear usage message."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
