@@ -90,8 +90,20 @@ def load_examples(path: Path) -> List[Tuple[str, str]]:
     return pairs
 
 
+_fingerprints: Dict[tuple, str] = {}
+
+
 def data_fingerprint(path: Path = TRAIN_FILE) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The training file's hash, computed once per version of the file (a stat tells which).
+
+    Called on every suggestion to notice an edited training file; reading and hashing the
+    whole file each time would put file I/O on the hot path.
+    """
+    stat = Path(path).stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _fingerprints:
+        _fingerprints[key] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return _fingerprints[key]
 
 
 class CategoryModel:
