@@ -119,10 +119,15 @@ def _rasa_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-def tracker_store_config(url: str) -> Dict[str, object]:
-    """Rasa's SQLTrackerStore takes URL parts, not a URL."""
+TRACKER_STORE_CLASS = "bot.tracker_store.CachedSQLTrackerStore"
+
+
+def tracker_store_config(url: str, cache_size: Optional[int] = None) -> Dict[str, object]:
+    """Rasa's SQLTrackerStore (here its cached subclass) takes URL parts, not a URL."""
     parsed = make_url(url)
-    config: Dict[str, object] = {"type": "SQL", "dialect": parsed.drivername}
+    config: Dict[str, object] = {"type": TRACKER_STORE_CLASS, "dialect": parsed.drivername}
+    if cache_size is not None:
+        config["cache_size"] = cache_size
     if parsed.drivername.startswith("sqlite"):
         database = parsed.database or ""
         if database and database != ":memory:":
@@ -146,7 +151,7 @@ def write_endpoints(settings: Settings, action_url: str, directory: Path) -> Pat
     path = directory / "endpoints.yml"
     content = {
         "action_endpoint": {"url": action_url},
-        "tracker_store": tracker_store_config(settings.tracker_store_url),
+        "tracker_store": tracker_store_config(settings.tracker_store_url, settings.tracker_cache_size),
     }
     path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
     os.chmod(path, 0o600)  # may hold a database password

@@ -1,40 +1,26 @@
-"""``python -m bot.rasa_server run ...``: Rasa's own command line, with one hot-path fix applied.
+"""``python -m bot.rasa_server run ...``: Rasa's own command line, with bot/rasa_patches.py applied.
 
-Why: Rasa 3.6 checks every custom action's answer with ``jsonschema.validate(result, schema)``,
-which re-validates Rasa's large, constant event schema against the JSON Schema meta-schema on
-every call before checking the answer: about 150 ms of CPU per custom action on our 2 cores
-(bench/README.md, "Causes"), several times per turn. Here the schema is checked once and one
-validator is reused; the answer is validated exactly as before and an invalid one still raises
-the same ValidationError.
+skops is imported first on purpose: at import it looks up the module of each of scikit-learn's
+~765 public types by scanning every loaded module, so imported after TensorFlow and Rasa
+(thousands of modules) it costs about 8 s more of start-up; imported before them, a fraction.
+Rasa's intent classifier needs it to load the model.
+
+The cached tracker store (bot/tracker_store.py) is imported here on purpose too: Rasa falls back
+to an in-memory tracker store, with only a warning, when a configured class cannot be imported,
+and a server that forgets conversations on restart must not start at all.
 """
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict
 
-from jsonschema import ValidationError, validators
-from rasa.core.actions import action as rasa_action
+import skops.io  # noqa: F401,I001  (before Rasa: see the module docstring)
 
-_VALIDATORS: Dict[int, Any] = {}
-_original = rasa_action.RemoteAction._validate_action_result
-
-
-def _validate_action_result(self, result: Dict[str, Any]) -> bool:
-    schema = self.action_response_format_spec()
-    validator = _VALIDATORS.get(id(type(self)))
-    if validator is None:
-        cls = validators.validator_for(schema)
-        cls.check_schema(schema)
-        validator = _VALIDATORS[id(type(self))] = cls(schema)
-    try:
-        validator.validate(result)
-    except ValidationError:
-        return _original(self, result)  # raises with Rasa's own explanatory message
-    return True
+import bot.tracker_store  # noqa: F401  (see the module docstring)
+from bot import rasa_patches
 
 
 def main() -> None:
-    rasa_action.RemoteAction._validate_action_result = _validate_action_result
+    rasa_patches.apply()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -159,6 +159,11 @@ class Settings:
         return self.absolute_sqlite(self.section("tracker_store").require("url"))
 
     @property
+    def tracker_cache_size(self) -> int:
+        """Conversations the Rasa server keeps in memory between turns (bot/tracker_store.py)."""
+        return int(self.section("tracker_store").get("cache_conversations", 200, kind=int))
+
+    @property
     def identity_key(self) -> bytes:
         key = self.section("identity").require("hash_key")
         if len(key) < 16:

@@ -9,7 +9,7 @@ from bot.settings import load_settings
 def test_tracker_store_config_splits_a_postgres_url_into_rasa_fields():
     config = rasa_project.tracker_store_config("postgresql+psycopg2://lapor:rahasia@db.local:5433/tracker")
     assert config == {
-        "type": "SQL",
+        "type": "bot.tracker_store.CachedSQLTrackerStore",
         "dialect": "postgresql+psycopg2",
         "url": "db.local",
         "port": 5433,
@@ -21,7 +21,9 @@ def test_tracker_store_config_splits_a_postgres_url_into_rasa_fields():
 
 def test_tracker_store_config_for_sqlite_creates_the_folder(tmp_path):
     config = rasa_project.tracker_store_config(f"sqlite:///{tmp_path}/nested/tracker.db")
-    assert config == {"type": "SQL", "dialect": "sqlite", "db": f"{tmp_path}/nested/tracker.db"}
+    assert config == {
+        "type": "bot.tracker_store.CachedSQLTrackerStore", "dialect": "sqlite", "db": f"{tmp_path}/nested/tracker.db",
+    }
     assert (tmp_path / "nested").is_dir()
 
 
