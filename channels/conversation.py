@@ -5,6 +5,12 @@ the accessibility layer and the call into Rasa must behave the same on Telegram,
 WhatsApp; only parsing and sending differ per channel. Rasa's replies are collected
 (CollectingOutputChannel) rather than sent by Rasa, so the accessibility layer can render them
 (voice notes, numbered choices) before the channel sends them its own way.
+
+Cost (every turn pays it): what a turn needs to know before Rasa runs (where to reply, the
+WhatsApp window, the attachment count, the accessibility profile) is read and written in one
+transaction (:meth:`Conversation.arrived`); the profile read there is what the accessibility
+layer then uses from memory. After Rasa, the remembered profile is dropped, because the action
+server may have just changed it ("jawab dengan suara"), so that change counts from this reply on.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from accessibility.pipeline import AccessibilityLayer, Incoming, Outgoing
+from accessibility.profiles import ProfileStore
 from storage.identity import identity_hash, sender_id
 from storage.repositories import AttachmentRepository, ReporterRepository
 
@@ -47,6 +54,8 @@ class Conversation:
         self.on_new_message = on_new_message
         self.layer = layer or AccessibilityLayer(settings, database)
         self._key = settings.identity_key
+        # Shares the remembered profiles with the layer's own store (one copy per database).
+        self._profiles = ProfileStore(database)
 
     def identity(self, user_id: str) -> str:
         return identity_hash(self._key, self.channel, str(user_id))
@@ -54,14 +63,21 @@ class Conversation:
     def sender_id(self, hashed: str) -> str:
         return sender_id(self.channel, hashed)
 
-    async def remember(self, hashed: str, address: str) -> None:
-        """Keep where to reply and when the user last wrote (WhatsApp's 24-hour window)."""
-        def work() -> None:
+    async def arrived(self, hashed: str, address: str) -> int:
+        """A message from this person arrived: one transaction for what every turn needs first.
+
+        Keeps where to reply and when they last wrote (WhatsApp's 24-hour window), loads their
+        profile for the accessibility layer, and returns how many files the report in progress
+        has (``metadata["attachments"]``).
+        """
+        ref = self.sender_id(hashed)
+
+        def work() -> int:
             with self.database.session() as session:
-                reporters = ReporterRepository(session)
-                reporters.get_or_create(self.channel, hashed, address)
-                reporters.touch_inbound(self.channel, hashed)
-        await asyncio.to_thread(work)
+                ReporterRepository(session).wrote_in(self.channel, hashed, address)
+                self._profiles.load(session, self.channel, hashed)
+                return AttachmentRepository(session).count_pending(ref)
+        return await asyncio.to_thread(work)
 
     async def save_attachment(self, hashed: str, kind: str, media_type: str,
                               file_name: Optional[str], data: bytes) -> int:
@@ -75,14 +91,6 @@ class Conversation:
                 repository.save(sender_ref=ref, kind=kind, media_type=media_type or "application/octet-stream",
                                 file_name=file_name, data=data, directory=directory)
                 return repository.count_pending(ref)
-        return await asyncio.to_thread(work)
-
-    async def attachment_count(self, hashed: str) -> int:
-        ref = self.sender_id(hashed)
-
-        def work() -> int:
-            with self.database.session() as session:
-                return AttachmentRepository(session).count_pending(ref)
         return await asyncio.to_thread(work)
 
     async def mark_unreachable(self, hashed: str) -> None:
@@ -110,9 +118,12 @@ class Conversation:
         if for_rasa is None:
             return replies
         collector = collector_class(self.channel)()
-        await self.on_new_message(UserMessage(
-            for_rasa.text, collector, self.sender_id(hashed),
-            input_channel=self.channel, metadata=for_rasa.metadata,
-        ))
+        try:
+            await self.on_new_message(UserMessage(
+                for_rasa.text, collector, self.sender_id(hashed),
+                input_channel=self.channel, metadata=for_rasa.metadata,
+            ))
+        finally:
+            self._profiles.forget(self.channel, hashed)
         rendered = await self.layer.render(self.channel, hashed, collector.messages, can_send_voice)
         return replies + list(rendered)

@@ -10,6 +10,13 @@ racing copies of one delivery yield one handling.
 
 Handling of one sender is serialised in arrival order (a voice note that takes long to
 transcribe is not overtaken by the text sent after it); different senders run concurrently.
+
+Cost per delivery (it is on every channel turn): two transactions. Recording a new delivery
+also counts its first handling attempt (the task that recorded it is the one that handles it),
+so only deliveries resumed by :meth:`Intake.recover` are claimed separately. A handler may
+return a *finisher*, a function of a Session that writes what the handling produced (e.g. the
+outbound log of the replies sent); it runs in the transaction that marks the delivery handled,
+so the turn's last writes and "handled" commit together or not at all.
 """
 from __future__ import annotations
 
@@ -17,13 +24,15 @@ import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
-from typing import Awaitable, Callable, Optional, Set
+from typing import Any, Awaitable, Callable, Optional, Set
 
 from storage.repositories import InboundLog
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict], Awaitable[None]]
+# Writes a handling leaves for the transaction that marks its delivery handled.
+Finisher = Callable[[Any], None]
+Handler = Callable[[dict], Awaitable[Optional[Finisher]]]
 # A delivery whose handling was started this many times without finishing is not tried again
 # at start-up: it is what crashed the process.
 MAX_ATTEMPTS = 3
@@ -48,7 +57,7 @@ class Intake:
         """
         delivery_id, is_new = await asyncio.to_thread(self._record, provider_id, sender_hash, payload)
         if is_new:
-            self._spawn(delivery_id, sender_hash, payload)
+            self._spawn(delivery_id, sender_hash, payload, claimed=True)
         else:
             log.info("%s delivery %s was already received: acknowledged, not handled again",
                      self.channel, provider_id)
@@ -82,9 +91,9 @@ class Intake:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _spawn(self, delivery_id: int, sender_hash: Optional[str], payload: dict) -> None:
+    def _spawn(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool = False) -> None:
         self._in_flight.add(delivery_id)
-        task = asyncio.get_running_loop().create_task(self._run(delivery_id, sender_hash, payload))
+        task = asyncio.get_running_loop().create_task(self._run(delivery_id, sender_hash, payload, claimed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -103,24 +112,25 @@ class Intake:
             self._sender_locks.move_to_end(key)
         return lock
 
-    async def _run(self, delivery_id: int, sender_hash: Optional[str], payload: dict) -> None:
+    async def _run(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool) -> None:
         try:
             async with self._lock_for(sender_hash):
-                await asyncio.to_thread(self._claim, delivery_id)
+                if not claimed:
+                    await asyncio.to_thread(self._claim, delivery_id)
                 try:
-                    await self.handler(payload)
+                    finisher = await self.handler(payload)
                 except Exception as error:  # noqa: BLE001 - one bad delivery must not stop the rest
                     log.exception("%s delivery #%d could not be handled", self.channel, delivery_id)
                     await asyncio.to_thread(self._fail, delivery_id, f"{type(error).__name__}: {error}"[:500])
                     return
-                await asyncio.to_thread(self._handled, delivery_id)
+                await asyncio.to_thread(self._finish, delivery_id, finisher)
         finally:
             self._in_flight.discard(delivery_id)
 
     # Storage calls (synchronous; run in a worker thread).
     def _record(self, provider_id: str, sender_hash: Optional[str], payload: dict):
         with self.database.session() as session:
-            return InboundLog(session).record(self.channel, provider_id, sender_hash, payload)
+            return InboundLog(session).record(self.channel, provider_id, sender_hash, payload, claimed=True)
 
     def _unhandled(self, limit: int):
         with self.database.session() as session:
@@ -135,7 +145,16 @@ class Intake:
         with self.database.session() as session:
             InboundLog(session).claim(delivery_id)
 
-    def _handled(self, delivery_id: int) -> None:
+    def _finish(self, delivery_id: int, finisher: Optional[Finisher]) -> None:
+        if finisher is not None:
+            try:
+                with self.database.session() as session:
+                    finisher(session)
+                    InboundLog(session).mark_handled(delivery_id)
+                return
+            except Exception:  # noqa: BLE001 - the replies went out: never handle this delivery again
+                log.exception("%s delivery #%d: the writes after handling failed; marking it handled alone",
+                              self.channel, delivery_id)
         with self.database.session() as session:
             InboundLog(session).mark_handled(delivery_id)
 

@@ -30,7 +30,7 @@ from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
-from channels.output import SendsOutgoing
+from channels.output import SendsOutgoing, merge_texts
 from channels.runtime import Runtime, load_runtime
 from channels.sending import Retry, RetryPolicy, send_with_retry
 from channels.telegram_parse import MAX_DOWNLOAD_BYTES, TelegramInbound, parse_update, sender_of
@@ -52,6 +52,8 @@ TOO_LARGE_REPLY = ("Maaf, berkas ini lebih dari 20 MB sehingga tidak bisa saya t
                    "Silakan kirim yang lebih kecil atau lebih pendek.")
 DOWNLOAD_FAILED_REPLY = "Maaf, berkas Anda gagal saya terima. Silakan kirim sekali lagi."
 ATTACHMENT_SAVED_REPLY = "Terima kasih, berkas Anda sudah saya simpan untuk laporan ini."
+# A text turn shows "typing" only if no reply is ready after this many seconds.
+TYPING_AFTER = 1.0
 
 
 def classify(error: BaseException) -> Optional[Retry]:
@@ -127,9 +129,15 @@ class TelegramSender:
 
 
 @contextlib.asynccontextmanager
-async def showing(sender: TelegramSender, chat_id: int, action: str):
-    """Keep a chat action ("typing", "record_voice") visible while slow work runs (it lasts 5 s)."""
+async def showing(sender: TelegramSender, chat_id: int, action: str, after: float = 0.0):
+    """Keep a chat action ("typing", "record_voice") visible while slow work runs (it lasts 5 s).
+
+    ``after``: show it only once the work has taken that long. A text turn is usually answered
+    well within a second, and then "typing" would be one more API call that nobody sees.
+    """
     async def keep() -> None:
+        if after > 0:
+            await asyncio.sleep(after)
         while True:
             await sender.action(chat_id, action)
             await asyncio.sleep(4.5)
@@ -165,14 +173,14 @@ class TelegramHandler:
             await self.conversation.mark_unreachable(hashed)
             log.info("telegram user %s… blocked the bot; marked unreachable", hashed[:8])
             return
-        await self.conversation.remember(hashed, str(inbound.chat_id))
+        attachments = await self.conversation.arrived(hashed, str(inbound.chat_id))
         try:
-            await self._handle(inbound, hashed)
+            await self._handle(inbound, hashed, attachments)
         except Forbidden as error:
             await self.conversation.mark_unreachable(hashed)
             log.info("telegram user %s… is unreachable (%s); not retrying", hashed[:8], error)
 
-    async def _handle(self, inbound: TelegramInbound, hashed: str) -> None:
+    async def _handle(self, inbound: TelegramInbound, hashed: str, attachments: int) -> None:
         chat_id = inbound.chat_id
         if inbound.kind == "edited":
             await self.sender.send(chat_id, Outgoing(text=EDITED_REPLY))
@@ -204,14 +212,16 @@ class TelegramHandler:
                     # A file without a caption is not an answer to the question on screen.
                     await self.sender.send(chat_id, Outgoing(text=ATTACHMENT_SAVED_REPLY))
                     return
-        if "attachments" not in metadata:
-            metadata["attachments"] = await self.conversation.attachment_count(hashed)
-        action = ChatAction.RECORD_VOICE if audio is not None else ChatAction.TYPING
-        async with showing(self.sender, chat_id, action):
+        metadata.setdefault("attachments", attachments)
+        if audio is not None:
+            action, after = ChatAction.RECORD_VOICE, 0.0  # speech takes seconds: show it at once
+        else:
+            action, after = ChatAction.TYPING, TYPING_AFTER
+        async with showing(self.sender, chat_id, action, after):
             replies = await self.conversation.turn(hashed, text=inbound.text, audio=audio,
                                                    audio_mime=audio_mime, metadata=metadata,
                                                    can_send_voice=True)
-        for reply in replies:
+        for reply in merge_texts(replies, lambda joined: len(joined.text) <= TEXT_LIMIT):
             await self.sender.send(chat_id, reply)
 
     async def _download(self, file_id: str) -> Optional[bytes]:

@@ -26,6 +26,7 @@ import requests
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
+from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -35,15 +36,15 @@ from accessibility.pipeline import Outgoing
 from channels import gsm7, redact
 from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
-from channels.intake import Intake
+from channels.intake import Finisher, Intake
 from channels.notifications import NotificationLoop
-from channels.output import SendsOutgoing
+from channels.output import SendsOutgoing, merge_texts
 from channels.runtime import Runtime, load_runtime
 from channels.sending import Retry, RetryPolicy, send_with_retry
 from channels.text_split import split_text
 from channels.typed import typed
 from storage.identity import identity_hash, mask_address, parse_sender_id
-from storage.models import utcnow
+from storage.models import OUTBOUND_STATES, DeliveryStatusEvent, utcnow
 from storage.repositories import MediaLinkRepository, OutboundLog, ReporterRepository
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,9 @@ class SendResult:
     sent: int = 0
     outcome: str = "sent"  # "sent" | "needs_template" | "unreachable" | "failed"
     sids: List[str] = field(default_factory=list)
+    # Messages Twilio accepted and not yet in the outbound log: (kind, body, sid), filled when
+    # ``deliver(..., log_later=True)``; :meth:`TwilioGateway.log_sent` writes them.
+    unlogged: List[Tuple[str, Optional[str], str]] = field(default_factory=list)
 
 
 class TwilioGateway:
@@ -214,10 +218,18 @@ class TwilioGateway:
     def status_callback(self) -> Optional[str]:
         return self.runtime.public(f"/webhooks/{self.kind.name}/status")
 
-    async def deliver(self, hashed: str, address: str, replies: List[Outgoing]) -> SendResult:
-        """Send the replies, within the channel's rules; records each message in the outbound log."""
+    async def deliver(self, hashed: str, address: str, replies: List[Outgoing], *, in_reply: bool = False,
+                      log_later: bool = False) -> SendResult:
+        """Send the replies, within the channel's rules; records each message in the outbound log.
+
+        ``in_reply``: these answer a message that has just arrived (its time is stored), so
+        WhatsApp's 24-hour window is open without reading it back. ``log_later``: accepted
+        messages are kept in ``result.unlogged`` for the caller to write with :meth:`log_sent`
+        in a transaction it commits anyway (the intake's "handled"), instead of one transaction
+        per message. Refusals and failures are always written at once.
+        """
         result = SendResult()
-        if self.kind.free_form_window is not None and not await self._within_window(hashed):
+        if self.kind.free_form_window is not None and not in_reply and not await self._within_window(hashed):
             body = "\n".join(filter(None, (reply.text for reply in replies)))
             await self._record(hashed, "text", body, "needs_template")
             log.warning("%s: %d reply(ies) to %s not sent: outside the 24-hour window, a template is "
@@ -226,7 +238,7 @@ class TwilioGateway:
             return result
         for reply in replies:
             for text in reply_texts(self.kind, reply):
-                if not await self._send(hashed, address, result, "text", text, body=text):
+                if not await self._send(hashed, address, result, "text", text, body=text, log_later=log_later):
                     return result
             if self.kind.can_send_media:
                 for kind, data, content_type, suffix in self._media_of(reply):
@@ -234,7 +246,8 @@ class TwilioGateway:
                     if url is None:
                         log.warning("%s: no public URL configured; a %s reply was not sent", self.kind.name, kind)
                         continue
-                    if not await self._send(hashed, address, result, kind, None, media_url=[url]):
+                    if not await self._send(hashed, address, result, kind, None, media_url=[url],
+                                            log_later=log_later):
                         return result
         return result
 
@@ -245,7 +258,8 @@ class TwilioGateway:
             yield "image", reply.image, None, None
 
     async def _send(self, hashed: str, address: str, result: SendResult, kind: str, text: Optional[str],
-                    body: Optional[str] = None, media_url: Optional[List[str]] = None) -> bool:
+                    body: Optional[str] = None, media_url: Optional[List[str]] = None,
+                    log_later: bool = False) -> bool:
         arguments: Dict[str, Any] = {"to": address, "from_": self.from_address}
         if body is not None:
             arguments["body"] = body
@@ -280,10 +294,33 @@ class TwilioGateway:
                       mask_address(address), type(error).__name__)
             result.outcome = "failed"
             return False
-        await self._record(hashed, kind, text, "queued", provider_message_id=message.sid)
+        if log_later:
+            result.unlogged.append((kind, text, message.sid))
+        else:
+            await self._record(hashed, kind, text, "queued", provider_message_id=message.sid)
         result.sent += 1
         result.sids.append(message.sid)
         return True
+
+    def log_sent(self, session: Any, hashed: str, unlogged: List[Tuple[str, Optional[str], str]]) -> None:
+        """Write messages sent with ``log_later`` into the outbound log (synchronous, caller's session).
+
+        A status callback may have arrived before its message was logged; its state is applied
+        here, so a message does not stay "queued" because Twilio was quick.
+        """
+        if not unlogged:
+            return
+        outbound = OutboundLog(session)
+        for kind, body, sid in unlogged:
+            outbound.record(self.kind.name, hashed, kind, body, "queued", provider_message_id=sid)
+        early = session.execute(
+            select(DeliveryStatusEvent)
+            .where(DeliveryStatusEvent.provider_message_id.in_([sid for _kind, _body, sid in unlogged]))
+            .order_by(DeliveryStatusEvent.id)
+        ).scalars().all()
+        for event in early:
+            if event.status in OUTBOUND_STATES:
+                outbound.set_state_by_provider_id(event.provider_message_id, event.status, event.error_code)
 
     async def _media_url(self, data, content_type: Optional[str], suffix: Optional[str]) -> Optional[str]:
         if isinstance(data, str):  # already a URL (an image response)
@@ -356,13 +393,13 @@ class TwilioHandler:
         self.auth = aiohttp.BasicAuth(account_sid, auth_token)
         self.keyword = keyword
 
-    async def __call__(self, params: Dict[str, str]) -> None:
+    async def __call__(self, params: Dict[str, str]) -> Optional[Finisher]:
         inbound = parse_form(params)
         if not inbound.address:
             log.warning("%s delivery without a sender ignored", self.kind.name)
             return
         hashed = self.conversation.identity(self.kind.user_id(inbound.address))
-        await self.conversation.remember(hashed, inbound.address)
+        attachments = await self.conversation.arrived(hashed, inbound.address)
         metadata: Dict[str, Any] = {}
         audio: Optional[bytes] = None
         audio_mime: Optional[str] = None
@@ -387,11 +424,15 @@ class TwilioHandler:
             return
         if audio is not None and not inbound.body.strip():
             text = None
-        if "attachments" not in metadata:
-            metadata["attachments"] = await self.conversation.attachment_count(hashed)
+        metadata.setdefault("attachments", attachments)
         replies = await self.conversation.turn(hashed, text=text, audio=audio, audio_mime=audio_mime,
                                                metadata=metadata, can_send_voice=self.kind.can_send_voice)
-        await self.gateway.deliver(hashed, inbound.address, replies)
+        replies = merge_texts(replies, lambda joined: len(reply_texts(self.kind, joined)) == 1)
+        result = await self.gateway.deliver(hashed, inbound.address, replies, in_reply=True, log_later=True)
+        if not result.unlogged:
+            return None
+        # Logged in the transaction that marks the delivery handled (see channels.intake).
+        return lambda session: self.gateway.log_sent(session, hashed, result.unlogged)
 
     async def _download(self, url: str) -> Optional[bytes]:
         """Twilio media needs the account credentials (HTTP basic auth); it may redirect."""

@@ -30,3 +30,17 @@ def insert_or_fetch(session: Session, make: Callable[[], T], fetch: Callable[[],
             raise
         return found, False
     return row, True
+
+
+def dialect_insert(session: Session, table):
+    """An INSERT that can say ``ON CONFLICT`` on the session's database (SQLite or PostgreSQL).
+
+    Why: a conflict-aware insert decides "new or seen before" in one statement, where
+    :func:`insert_or_fetch` needs a read, a SAVEPOINT and an insert: that matters on paths run
+    for every message.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

@@ -10,34 +10,50 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, List, Optional, Tuple, Union
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundDelivery, utcnow
-from storage.repositories._common import insert_or_fetch
+from storage.repositories._common import dialect_insert
 
 _ERROR_MAX = 2000
+# Built once: it closes every channel turn. Objects already in the session are not refreshed.
+_MARK_HANDLED = (
+    update(InboundDelivery)
+    .where(InboundDelivery.id == bindparam("delivery_id"))
+    .values(state="handled", handled_at=bindparam("at"), payload=None, error=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 class InboundLog:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def record(self, channel: str, provider_id: Any, sender_hash: Optional[str], payload: Any) -> Tuple[int, bool]:
+    def record(self, channel: str, provider_id: Any, sender_hash: Optional[str], payload: Any,
+               *, claimed: bool = False) -> Tuple[int, bool]:
         """``(delivery_id, is_new)``; ``is_new`` is False for a replay of a recorded delivery.
 
         Commit the session before answering the provider: a racing replay waits on (PostgreSQL)
-        or behind (SQLite) this transaction and then sees the row.
+        or behind (SQLite) this transaction and then sees the row. ``claimed``: the caller will
+        handle a new delivery itself, so its first attempt is counted here (as :meth:`claim`
+        would, one transaction earlier); a replay is never claimed.
         """
         key = str(provider_id)
-        row, created = insert_or_fetch(
-            self.session,
-            lambda: InboundDelivery(
-                channel=channel, provider_id=key, sender_hash=sender_hash, payload=payload, state="received"
-            ),
-            lambda: self._find(channel, key),
+        # One statement decides (the unique constraint, not a read first): a new delivery costs
+        # a single INSERT; only a replay reads the row it collided with.
+        result = self.session.execute(
+            dialect_insert(self.session, InboundDelivery.__table__)
+            .values(channel=channel, provider_id=key, sender_hash=sender_hash, payload=payload, state="received",
+                    attempts=1 if claimed else 0, received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
         )
-        return row.id, created
+        if result.rowcount == 1:
+            return result.inserted_primary_key[0], True
+        existing = self._find(channel, key)
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside our transaction
+            raise LookupError(f"{channel} delivery {key} neither inserted nor found")
+        return existing.id, False
 
     def get(self, delivery_id: int) -> Optional[InboundDelivery]:
         return self.session.get(InboundDelivery, delivery_id)
@@ -57,8 +73,13 @@ class InboundLog:
         return delivery
 
     def mark_handled(self, delivery_id: int, at: Optional[dt.datetime] = None) -> None:
-        """Done: the payload (phone numbers, texts) is erased, only the dedupe key remains."""
-        self._set(delivery_id, state="handled", handled_at=at or utcnow(), payload=None, error=None)
+        """Done: the payload (phone numbers, texts) is erased, only the dedupe key remains.
+
+        One UPDATE statement (no read first): it closes every channel turn.
+        """
+        result = self.session.execute(_MARK_HANDLED, {"delivery_id": delivery_id, "at": at or utcnow()})
+        if result.rowcount != 1:
+            raise LookupError(f"no inbound delivery {delivery_id}")
 
     def mark_failed(self, delivery_id: int, error: str) -> None:
         self._set(delivery_id, state="failed", error=(error or "")[:_ERROR_MAX])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.models import Profile, utcnow
@@ -33,6 +33,11 @@ def _validate(fields: Dict[str, Any]) -> None:
         raise ValueError("disability must be a short text (at most 64 characters)")
 
 
+# Built once: read on every channel message (see ProfileRepository.values).
+_VALUES = select(*(getattr(Profile, name) for name in EDITABLE_FIELDS)).where(
+    Profile.channel == bindparam("channel"), Profile.identity_hash == bindparam("identity_hash"))
+
+
 class ProfileRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -41,6 +46,11 @@ class ProfileRepository:
         return self.session.execute(
             select(Profile).where(Profile.channel == channel, Profile.identity_hash == identity_hash)
         ).scalar_one_or_none()
+
+    def values(self, channel: str, identity_hash: str) -> Optional[Dict[str, Any]]:
+        """The editable fields as plain values, or None without a row: a read with no ORM object."""
+        row = self.session.execute(_VALUES, {"channel": channel, "identity_hash": identity_hash}).first()
+        return None if row is None else dict(row._mapping)
 
     def get_or_create(self, channel: str, identity_hash: str, defaults: Optional[Dict[str, Any]] = None) -> Profile:
         """The profile, created with ``defaults`` (e.g. the operator's accessibility defaults) if new."""
@@ -54,23 +64,24 @@ class ProfileRepository:
         )
         return profile
 
-    def update(self, channel: str, identity_hash: str, *, automatic: bool = False, **fields: Any) -> Profile:
+    def update(self, channel: str, identity_hash: str, *, automatic: bool = False,
+               defaults: Optional[Dict[str, Any]] = None, **fields: Any) -> Profile:
         """Change some preferences (creating the profile if missing); ValueError on bad input.
 
         Setting ``voice_replies`` records it as the user's own choice (``voice_chosen``) unless
         ``automatic`` says the system inferred it (a voice note arrived); an automatic switch
         never overrides a choice the user made. A disability is stored only together with
         consent (``disability_consent=True`` now or earlier); withdrawing consent erases it.
+        ``defaults``: what a profile created here starts with (as in :meth:`get_or_create`).
         """
         _validate(fields)
+        profile = self.get_or_create(channel, identity_hash, defaults)
         if "voice_replies" in fields:
-            current = self.get(channel, identity_hash)
             if automatic:
-                if current is not None and current.voice_chosen:
+                if profile.voice_chosen:
                     fields.pop("voice_replies")
             else:
                 fields.setdefault("voice_chosen", True)
-        profile = self.get_or_create(channel, identity_hash)
         self._check_consent(fields, profile)
         for name, value in fields.items():
             setattr(profile, name, value)

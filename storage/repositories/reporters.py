@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Reporter, utcnow
-from storage.repositories._common import insert_or_fetch
+from storage.repositories._common import dialect_insert, insert_or_fetch
 
 
 class ReporterRepository:
@@ -41,13 +41,31 @@ class ReporterRepository:
         self.session.flush()
         return True
 
-    def touch_inbound(self, channel: str, identity_hash: str, at: Optional[dt.datetime] = None) -> Reporter:
+    def touch_inbound(self, channel: str, identity_hash: str, at: Optional[dt.datetime] = None,
+                      address: Optional[str] = None) -> Reporter:
         """Record that the person wrote to us (opens WhatsApp's 24-hour window).
 
         Also clears ``unreachable_at``: someone who writes again has unblocked us or opted back in.
+        ``address`` (where to reply) replaces the stored one when given, in the same write.
         """
-        reporter = self.get_or_create(channel, identity_hash)
+        reporter = self.get_or_create(channel, identity_hash, address)
         reporter.last_inbound_at = at or utcnow()
         reporter.unreachable_at = None
         self.session.flush()
         return reporter
+
+    def wrote_in(self, channel: str, identity_hash: str, address: str, at: Optional[dt.datetime] = None) -> None:
+        """:meth:`touch_inbound` with the address, as one statement (an upsert, no read).
+
+        For the channels, which call it on every message: creates the reporter on first contact,
+        keeps where to reply, opens WhatsApp's window and clears ``unreachable_at``.
+        """
+        now = at or utcnow()
+        insert = dialect_insert(self.session, Reporter.__table__).values(
+            channel=channel, identity_hash=identity_hash, address=address, last_inbound_at=now,
+            unreachable_at=None, created_at=utcnow())
+        self.session.execute(insert.on_conflict_do_update(
+            index_elements=["channel", "identity_hash"],
+            set_={"address": insert.excluded.address, "last_inbound_at": insert.excluded.last_inbound_at,
+                  "unreachable_at": None},
+        ))

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from sqlalchemy import event
 
 from accessibility.profiles import Preferences, ProfileStore, defaults_from_settings
 from bot.settings import ConfigError
+from storage.db import Database
+from storage.repositories import ProfileRepository
 from tests.accessibility.conftest import make_settings
 
 USER = "d" * 64
@@ -37,3 +42,69 @@ def test_a_disability_is_stored_only_with_consent_and_never_sent_to_rasa(databas
 def test_a_bad_speech_rate_in_config_names_the_key(tmp_path):
     with pytest.raises(ConfigError, match="accessibility.defaults.speech_rate"):
         defaults_from_settings(make_settings(tmp_path, defaults={"speech_rate": "fast"}))
+
+
+@contextlib.contextmanager
+def transactions(database):
+    seen = []
+    listener = lambda connection: seen.append(1)  # noqa: E731
+    event.listen(database.engine, "begin", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "begin", listener)
+
+
+def test_a_profile_read_once_is_served_from_memory_until_forgotten(database):
+    store = ProfileStore(database)
+    store.update("telegram", USER, simple_language=True)
+    with database.session() as session:  # another process (the action server) changes it
+        ProfileRepository(session).update("telegram", USER, voice_replies=True)
+
+    with transactions(database) as seen:
+        remembered = store.get("telegram", USER)
+    store.forget("telegram", USER)
+    fresh = store.get("telegram", USER)
+
+    assert seen == []
+    assert (remembered.simple_language, remembered.voice_replies) == (True, False)
+    assert (fresh.simple_language, fresh.voice_replies) == (True, True)
+
+
+def test_a_write_is_seen_by_every_store_on_the_database_and_after_a_restart(database):
+    ProfileStore(database).get("sms", USER)
+    ProfileStore(database).update("sms", USER, speech_rate="slow")
+
+    with transactions(database) as seen:
+        other_store = ProfileStore(database).get("sms", USER)
+    restarted = Database(str(database.url))
+    try:
+        after_restart = ProfileStore(restarted).get("sms", USER)
+    finally:
+        restarted.dispose()
+
+    assert seen == []
+    assert other_store.speech_rate == after_restart.speech_rate == "slow"
+
+
+def test_loading_inside_a_callers_transaction_spares_the_next_read(database):
+    store = ProfileStore(database, Preferences(simple_language=True))
+    with database.session() as session:
+        loaded = store.load(session, "whatsapp", USER)
+
+    with transactions(database) as seen:
+        again = store.get("whatsapp", USER)
+
+    assert seen == []
+    assert loaded == again == Preferences(simple_language=True)
+
+
+def test_a_failed_write_leaves_no_remembered_copy_behind(database):
+    store = ProfileStore(database)
+    store.update("sms", USER, simple_language=True)
+    with pytest.raises(ValueError):
+        store.update("sms", USER, speech_rate="fast")
+
+    with transactions(database) as seen:
+        assert store.get("sms", USER).simple_language is True
+    assert seen == [1]

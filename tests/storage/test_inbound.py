@@ -2,6 +2,7 @@ import datetime as dt
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from storage.models import InboundDelivery
@@ -107,3 +108,18 @@ def test_purge_forgets_old_finished_deliveries_only(session):
     session.expire_all()
     assert log.get(old_done) is None
     assert log.get(old_waiting) is not None and log.get(new_done) is not None
+
+
+def test_a_delivery_recorded_as_claimed_counts_its_first_attempt_and_a_replay_counts_none(session):
+    log = InboundLog(session)
+    delivery_id, is_new = log.record("telegram", 4242, "h" * 64, PAYLOAD, claimed=True)
+    again_id, again_new = log.record("telegram", 4242, "h" * 64, PAYLOAD, claimed=True)
+
+    assert (is_new, again_new, again_id) == (True, False, delivery_id)
+    assert log.get(delivery_id).attempts == 1
+    assert log.claim(delivery_id).attempts == 2
+
+
+def test_marking_an_unknown_delivery_handled_is_an_error(session):
+    with pytest.raises(LookupError):
+        InboundLog(session).mark_handled(987654321)
