@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from accessibility.audio import decode
+from accessibility.audio import AudioProblem, decode
+from accessibility.speech_to_text import shorten_window
 from tests.accessibility.clips import SENTENCES, speak, word_errors, words_for_wer
 
 
@@ -52,3 +54,48 @@ def test_every_phone_audio_format_decodes_to_16khz_mono(fmt):
     assert decoded.samples.dtype.name == "float32"
     # AMR's silence frames (DTX) may shorten the trailing pause a little.
     assert abs(decoded.seconds - reference.seconds) < (0.5 if fmt == "amr" else 0.25), fmt
+
+
+def test_the_encoder_reads_the_speech_plus_a_second_but_never_less_than_the_window():
+    features = np.zeros((80, 3000), dtype=np.float32)
+    features[:, :520] = -0.5  # 5.2 s of speech; faster-whisper pads the rest with zeros
+    assert shorten_window(features, 1000).shape == (80, 1000)
+    features[:, :1450] = -0.5
+    assert shorten_window(features, 1000).shape == (80, 1550)
+    assert shorten_window(features, 3000) is features
+    features[:, :2950] = -0.5
+    assert shorten_window(features, 1000).shape == (80, 3000)
+
+
+def test_a_batch_of_windows_is_cut_the_same_way():
+    features = np.zeros((1, 80, 3000), dtype=np.float32)
+    features[0, 3, :200] = 1.0
+    cut = shorten_window(features, 500)
+    assert cut.shape == (1, 80, 500)
+    assert cut.flags["C_CONTIGUOUS"]
+
+
+def test_an_ogg_voice_note_decodes_in_process_to_the_same_samples_as_with_ffmpeg():
+    clip = speak(SENTENCES[1], "ogg")
+    with_ffmpeg, in_process = decode(clip, "audio/ogg"), decode(clip, "audio/ogg", in_process=True)
+    assert in_process.seconds == with_ffmpeg.seconds
+    assert np.allclose(in_process.samples, with_ffmpeg.samples, atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "amr", "m4a", "wav"])
+def test_other_formats_asked_to_decode_in_process_still_decode_through_ffmpeg(fmt):
+    clip = speak(SENTENCES[3], fmt)
+    assert decode(clip, None, in_process=True).seconds == decode(clip, None).seconds
+
+
+def test_a_damaged_ogg_decoded_in_process_is_still_reported_as_corrupt():
+    damaged = speak(SENTENCES[0], "ogg")[:40] + b"\x00garbage" * 50
+    with pytest.raises(AudioProblem) as problem:
+        decode(damaged, "audio/ogg", in_process=True)
+    assert problem.value.kind == "corrupt"
+
+
+def test_a_long_ogg_decoded_in_process_is_refused_as_too_long():
+    with pytest.raises(AudioProblem) as problem:
+        decode(speak(SENTENCES[1], "ogg"), "audio/ogg", max_seconds=2, in_process=True)
+    assert problem.value.kind == "too_long"
