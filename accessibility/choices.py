@@ -11,6 +11,7 @@ import re
 from typing import Optional, Sequence
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 # Cardinal and ordinal number words up to twelve (menus never hold more).
 _NUMBER_WORDS = {
@@ -28,6 +29,9 @@ _FILLER = {
     "ya", "yah", "nya", "itu", "saya", "aku", "mau", "mohon", "tolong", "the", "angka", "ke",
     "jawab", "jawaban", "oke", "ok", "baik", "sih", "lah",
 }
+# "nomor" as speech-to-text writes it from synthetic or unclear speech ("nomom", "nomer",
+# "nombor"): one letter off still names the option number, and no answer is just that word.
+_NUMBER_WORD = "nomor"
 _PUNCTUATION = re.compile(r"[^\w\s-]+")
 # "ke-2", "ke 2", "ke2"; also "no.3" after punctuation is removed.
 _KE_DIGIT = re.compile(r"\bke[-\s]?(\d{1,2})\b")
@@ -66,12 +70,16 @@ def choice_number(text: str) -> Optional[int]:
             found.append(_NUMBER_WORDS[token])
         elif token in _ORDINALS:
             found.append(_ORDINALS[token])
-        elif token not in _FILLER:
+        elif token not in _FILLER and not _sounds_like_nomor(token):
             return None
         index += 1
     if len(found) != 1:
         return None
     return found[0]
+
+
+def _sounds_like_nomor(token: str) -> bool:
+    return len(token) >= 4 and Levenshtein.distance(token, _NUMBER_WORD) <= 1
 
 
 def select(text: Optional[str], buttons: Sequence[dict]) -> Optional[dict]:

@@ -303,13 +303,15 @@ class AccessibilityLayer:
 
     # ------------------------------------------------------------------------ engines
     async def warm_up(self) -> None:
-        """Load the speech model now (e.g. at server start) instead of on the first voice note.
+        """Start speech-to-text now (at server start) instead of on the first voice note.
 
-        The bundled model is assembled and loaded in about 10 s; without this the first caller
-        waits for it. Failures are logged, not raised: text turns work without a speech model.
+        The bundled model is assembled and loaded in about 10 s; without this the first caller,
+        often someone who cannot type, waits for it. With ``worker: true`` this starts the worker
+        process, so the model never lands in the server process. Failures are logged, not
+        raised: text turns work without a speech model.
         """
         try:
-            await asyncio.to_thread(self.speech_to_text().model)
+            await asyncio.to_thread(self.speech_to_text().warm_up)
         except Exception:
             logger.exception("speech-to-text model could not be loaded; voice notes will be refused kindly")
 

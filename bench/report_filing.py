@@ -46,11 +46,13 @@ def tracker(rasa_url: str, sender: str) -> dict:
 
 
 def form_state(rasa_url: str, sender: str) -> tuple:
-    """(requested slot or None, the text Rasa got for the user's last message: what STT heard)."""
+    """(requested slot or None, what Rasa got for the user's last message (what STT heard), and
+    the speech-to-text confidence of it (None when typed))."""
     state = tracker(rasa_url, sender)
     users = [event for event in state.get("events") or [] if event.get("event") == "user"]
     heard = users[-1].get("text") if users else None
-    return (state.get("slots") or {}).get("requested_slot"), heard
+    confidence = (users[-1].get("metadata") or {}).get("stt_confidence") if users else None
+    return (state.get("slots") or {}).get("requested_slot"), heard, confidence
 
 
 def file_one(bench, mode: str, name: str) -> dict:
@@ -77,8 +79,9 @@ def file_one(bench, mode: str, name: str) -> dict:
         texts = [reply["text"] or "" for reply in result["replies"]]
         if rasa_sender is None:
             rasa_sender = sender_id("telegram", identity_hash(key, "telegram", str(recipient)))
-        slot, heard = form_state(bench.servers.rasa_url, rasa_sender)
-        turns.append({"said": answer, "heard": heard, "elapsed_s": result["elapsed_s"], "replies": texts})
+        slot, heard, confidence = form_state(bench.servers.rasa_url, rasa_sender)
+        turns.append({"said": answer, "heard": heard, "stt_confidence": confidence,
+                      "elapsed_s": result["elapsed_s"], "replies": texts})
         if any(TRACKING_NUMBER.search(text) for text in texts):
             return {"mode": mode, "turns": len(turns), "filed": True, "log": turns,
                     "system_seconds": sum(turn["elapsed_s"] or 0.0 for turn in turns)}
@@ -114,9 +117,13 @@ def measure(bench) -> None:
             results[mode].append(outcome)
             print(f"    {mode}: {outcome['turns']} turns, filed={outcome['filed']}, "
                   f"system time {outcome['system_seconds']:.1f} s", flush=True)
-            if not outcome["filed"]:
+            # The voice log is always shown: it says which question each turn answered.
+            if not outcome["filed"] or mode == "voice":
                 for turn in outcome["log"]:
-                    print(f"      user: {turn['said']!r} (heard {turn['heard']!r}) -> bot: "
+                    heard = f"heard {turn['heard']!r}"
+                    if turn.get("stt_confidence") is not None:
+                        heard += f", confidence {turn['stt_confidence']}"
+                    print(f"      user: {turn['said']!r} ({heard}) -> bot: "
                           f"{' | '.join(turn['replies'])[:160]!r}")
     bench.results["report_filing"] = results
     for mode in ("text", "voice"):

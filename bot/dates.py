@@ -52,6 +52,7 @@ WEEKDAYS = {
 _ALIASES = {
     "kmrn": "kemarin", "kmarin": "kemarin", "kemaren": "kemarin", "kemarn": "kemarin",
     "kmaren": "kemarin", "kmrin": "kemarin", "kemrin": "kemarin", "kmren": "kemarin",
+    "kamarin": "kemarin",  # how Whisper base often writes a spoken "kemarin"
     "yg": "yang", "lalu2": "lalu", "lallu": "lalu", "lau": "lalu",
     "hr": "hari", "hri": "hari", "mgg": "minggu", "mg": "minggu", "bln": "bulan", "thn": "tahun",
     "td": "tadi", "tdi": "tadi", "pagii": "pagi", "hariini": "hari ini", "ini hari": "hari ini",
@@ -74,7 +75,8 @@ def _clean(text: str) -> str:
     lowered = re.sub(r"[,;!?()\"]", " ", lowered)
     # A clock time ("jam 9.05") is not a day and month.
     lowered = re.sub(r"\b(jam|pukul|pkl)\s*\d{1,2}[.:]\d{2}\b", r"\1", lowered)
-    words = [_ALIASES.get(word, word) for word in lowered.split()]
+    # rstrip("."): speech-to-text ends a one-word answer with a full stop ("kamarin.").
+    words = [_ALIASES.get(word.rstrip("."), word) for word in lowered.split()]
     return " ".join(words)
 
 

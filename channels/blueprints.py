@@ -37,6 +37,12 @@ class ConnectorLifecycle:
             return False
         return True
 
+    def _warm_up_speech(self, conversation: Any) -> None:
+        """Start speech-to-text in the background if config asks for it (voice channels only)."""
+        section = conversation.settings.section("accessibility.speech_to_text")
+        if section.flag("warm_up", False):
+            self._background.append(asyncio.get_running_loop().create_task(conversation.layer.warm_up()))
+
     async def _stop_background(self) -> None:
         for task in self._background:
             task.cancel()

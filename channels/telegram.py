@@ -333,6 +333,7 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
         await self.prepare(on_new_message)
         await self.intake.recover()
         self._ready.set()
+        self._warm_up_speech(self.conversation)
         if self.mode == "webhook":
             await send_with_retry(lambda: self.bot.set_webhook(
                 self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES,

@@ -600,6 +600,8 @@ class TwilioInput(ConnectorLifecycle, InputChannel):
         self.intake = Intake(self.runtime.database, self.kind.name, handler)
         await self.intake.recover()
         self._ready.set()
+        if self.kind.can_send_voice:
+            self._warm_up_speech(self.conversation)
         notifier = NotificationLoop.for_channel(self.kind.name, self.runtime, self._notify)
         if notifier is not None:
             self._background.append(asyncio.get_running_loop().create_task(notifier.run()))

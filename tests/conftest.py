@@ -28,6 +28,9 @@ TEST_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    # Tests start many connectors; each would start a speech worker. Tests that need speech
+    # start it themselves (tests/channels/test_speech_warm_up.py pins the start-up wiring).
+    "SAPALAPOR_STT_WARM_UP": "false",
 }
 for _name, _value in TEST_ENV.items():
     os.environ[_name] = _value

@@ -76,13 +76,21 @@ class ActionSessionStart(Action):
 
 
 class ActionGreet(Action):
-    """Greets; a new person also gets one skippable offer of voice replies and simple language."""
+    """Greets; a new person also gets one skippable offer of voice replies and simple language.
+
+    A new person who greets with a voice note is not asked: they very likely want to be answered
+    by voice, so voice replies are switched on and stored as their choice (as "Pakai suara"
+    would), one sentence says how to turn them off, and the menu follows in the same turn. That
+    saves a spoken menu and an answer before the report even starts. Someone who chose text
+    earlier (/teks) keeps text and gets the usual offer.
+    """
 
     def name(self) -> Text:
         return "action_greet"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        new_person = False
+        wants_voice = runtime.latest_metadata(tracker).get("input_mode") == "voice"
+        welcome = None  # None: known person; "offer" or "voice": a new person, and how to welcome them
         try:
             who = runtime.caller(tracker)
 
@@ -90,15 +98,24 @@ class ActionGreet(Action):
                 repository = ProfileRepository(session)
                 profile = repository.get(who.channel, who.identity_hash)
                 if profile is not None and profile.onboarded:
-                    return False
+                    return None
+                chose_text = profile is not None and profile.voice_chosen and not profile.voice_replies
+                if wants_voice and not chose_text:
+                    repository.update(who.channel, who.identity_hash, onboarded=True, voice_replies=True)
+                    return "voice"
                 # Marked at once: the offer is made once, whether it is taken or skipped.
                 repository.update(who.channel, who.identity_hash, onboarded=True)
-                return True
+                return "offer"
 
-            new_person = await runtime.in_session(onboard)
+            welcome = await runtime.in_session(onboard)
         except Exception:
             log.exception("could not read or update the profile while greeting")
-        if new_person:
+        if welcome == "voice":
+            dispatcher.utter_message(response="utter_greet_new")
+            dispatcher.utter_message(response="utter_voice_default")
+            dispatcher.utter_message(response="utter_menu")
+            return [SlotSet("voice_replies", True)]
+        if welcome == "offer":
             dispatcher.utter_message(response="utter_greet_new")
             dispatcher.utter_message(response="utter_onboarding")
         else:

@@ -1,12 +1,32 @@
-"""Voice answers are read back before they are kept (issue 4).
+"""A spoken answer is read back before it is kept only where that check is worth a turn.
 
-Why inside the form: speech recognition mishears names, streets and numbers, and a wrong
-location or tracking number silently spoils a report. When an answer arrived as a voice note
-(metadata ``input_mode: "voice"``) for a slot that matters, or with ``stt_confidence`` below
-``accessibility.speech_to_text.confirm_below`` (0.6), the validator parks the value in
-``heard_value`` / ``heard_text`` / ``heard_slot`` instead of keeping it. ``required_slots`` then
-puts ``heard_confirmed`` in front of the parked slot, so the form asks "Saya mendengar: «…».
-Benar?"; a yes keeps the value, anything else asks for the slot again.
+Why not every spoken answer: each "Saya mendengar: «…». Benar?" costs the user one turn, and
+the report form ends with a read-back of the whole report, which already lets the user change
+any field ("Tidak, ubah"). So a spoken answer (metadata ``input_mode: "voice"``) is parked for
+an immediate read-back only when
+
+* the slot is in ``always_read_back``: no later step would show a mishearing (the tracking
+  number of a status look-up), or
+* recognition was really poor: ``stt_confidence`` below
+  ``accessibility.speech_to_text.confirm_below`` (0.25; an unreadable value counts as poor),
+  unless the answer picked one of the buttons just shown (the layer then sends the button's
+  "/payload"): short number words score low even when heard right ("Nomor dua." 0.262-0.265
+  in two runs, "nomom satu." 0.256), and the pick is one of a closed list that the final
+  read-back names in words.
+
+Why 0.25 (measured 2026-11-28 with Whisper base int8 on espeak-ng speech, the benchmark's and
+the tests' voices): answers heard right scored 0.26-0.69 ("Nomor dua." 0.262, "Nomor satu."
+0.286, "biasa." 0.344, "kemarin." 0.597-0.694); names misheard but still recognisable scored
+0.37-0.56 ("Jalan mereka nomor sapu, ..." 0.431), which the final read-back shows; transcripts
+that were mostly wrong scored 0.175-0.254 (speech under loud white noise 0.175 and 0.254,
+espeak-ng at 320-450 words per minute 0.207-0.22). The line sits between the two groups, which
+touch: an answer just above it is still shown in the final read-back. Confidence is no proof
+either way ("Kemarin." came back as "kamarin." at 0.782), which is why the whole-report
+read-back stays. Real voices score higher than espeak-ng.
+
+A parked answer waits in ``heard_value`` / ``heard_text`` / ``heard_slot``; ``required_slots``
+then puts ``heard_confirmed`` in front of the parked slot, so the form asks "Saya mendengar:
+«…». Benar?"; a yes keeps the value, anything else asks for the slot again.
 """
 from __future__ import annotations
 
@@ -25,6 +45,11 @@ HEARD_SLOTS = ("heard_text", "heard_slot", "heard_value", "heard_confirmed")
 
 def clear_heard() -> Dict[Text, Any]:
     return {name: None for name in HEARD_SLOTS}
+
+
+def spoken(tracker: Tracker) -> bool:
+    """The latest message was a voice note (the layer sets ``input_mode``)."""
+    return runtime.latest_metadata(tracker).get("input_mode") == "voice"
 
 
 class ExplicitNextSlot:
@@ -46,7 +71,8 @@ class ExplicitNextSlot:
 class ReadBackMixin(ExplicitNextSlot):
     """For a ``FormValidationAction``: call :meth:`keep` with every accepted value."""
 
-    # Slots read back whenever the answer was spoken; others only when recognition was unsure.
+    # Slots read back whenever the answer was spoken (no later step would show a mishearing);
+    # others only when recognition was really poor (below confirm_below).
     always_read_back: tuple = ()
     # Slots never read back (their answer is a yes/no or a button, confirmed anyway).
     never_read_back: tuple = ()
@@ -54,12 +80,13 @@ class ReadBackMixin(ExplicitNextSlot):
     def needs_read_back(self, tracker: Tracker, slot: Text) -> bool:
         if slot in self.never_read_back:
             return False
-        metadata = runtime.latest_metadata(tracker)
-        if metadata.get("input_mode") != "voice":
+        if not spoken(tracker):
             return False
         if slot in self.always_read_back:
             return True
-        confidence = metadata.get("stt_confidence")
+        if runtime.latest_text(tracker).startswith("/"):  # a spoken pick of a button shown
+            return False
+        confidence = runtime.latest_metadata(tracker).get("stt_confidence")
         try:
             return confidence is not None and float(confidence) < runtime.confirm_below()
         except (TypeError, ValueError):

@@ -4,14 +4,20 @@ Flow (bot/actions/report_form.mmd): report_type -> description [-> category_code
 category suggestion is unsure] -> location [-> region_code when the place is ambiguous] ->
 incident_date -> privacy -> read-back (report_confirmed). The routing rules (when to ask, what
 is kept) are in bot.actions.routing. "Tidak, ubah" at the read-back asks which field
-(field_to_correct), clears only that field, asks it again and reads back again. A spoken answer
-may be parked for a "Saya mendengar: ..." confirmation first (bot.actions.read_back).
+(field_to_correct), clears only that field, asks it again and reads back again. For voice users
+that final read-back is the main check: a spoken answer is parked for a "Saya mendengar: ..."
+confirmation first only when recognition was really poor (bot.actions.read_back).
 
 Decisions:
 * A description that is too short to act on ("jalan rusak") is asked for once more, politely;
   the second answer is kept whatever its length (people who cannot write more must not be stuck).
 * "lupa" / "tidak tahu" for the date gets one request for an estimate; a second "tidak tahu"
   is kept as ``tidak_diketahui`` and filed as no date. A future date is never kept.
+* A spoken description whose category the classifier is unsure of does not get the topic
+  question: speech-to-text slips ("berlumang", "ruma") flatten the classifier's scores although
+  the top suggestion stays right (typed 0.82, heard 0.40 vs 0.22 runner-up, same top category),
+  and a four-option spoken menu is a long listen. The report is filed with the suggestion marked
+  "perlu diperiksa" for the verifier, exactly as when a typing user answers "Tidak tahu".
 * Filing is idempotent: the submission key hashes the sender id, the conversation reference and
   the moment this form started, so a retried ``action_submit_report`` returns the same report.
 """
@@ -32,7 +38,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import answers
 from bot.actions import routing, runtime
-from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin
+from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin, spoken
 from bot.dates import format_indonesian_date, parse_indonesian_date, says_unknown
 from storage.repositories import ReportDraft, ReportRepository, new_pin
 from storage.repositories.reports import hash_pin, verify_pin
@@ -102,7 +108,7 @@ def _names_a_date(text: str) -> bool:
 
 
 class ValidateReportForm(ReadBackMixin, FormValidationAction):
-    always_read_back = ("description", "location")
+    # Nothing is always read back: the read-back of the whole report shows every field.
     never_read_back = ("report_type",)
 
     def name(self) -> Text:
@@ -146,7 +152,10 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
     async def accepted(self, slot: Text, value: Any, tracker: Tracker) -> Dict[Text, Any]:
         extra: Dict[Text, Any] = {}
         if slot == "description":
-            extra = _changes(tracker, await asyncio.to_thread(routing.suggest_category_slots, value))
+            suggested = await asyncio.to_thread(routing.suggest_category_slots, value)
+            if suggested.get("category_choices") and self._described_by_voice(tracker):
+                suggested = {"category_code": None, "category_choices": None}  # decided at filing
+            extra = _changes(tracker, suggested)
             extra.update(_clear_reask(tracker))
         elif slot == "location":
             extra = _changes(tracker, await self._place(value, tracker), keep=("location",))
@@ -155,6 +164,11 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         if slot in REPORT_SLOTS:
             await runtime.measure(tracker, f"slot:{slot}")
         return extra
+
+    @staticmethod
+    def _described_by_voice(tracker: Tracker) -> bool:
+        """The description was spoken (now, or parked for a read-back and confirmed now)."""
+        return spoken(tracker) or tracker.get_slot("heard_slot") == "description"
 
     @staticmethod
     async def _names_a_place(text: str) -> bool:

@@ -114,8 +114,9 @@ def latest_entities(tracker: Tracker) -> list:
 
 
 def confirm_below() -> float:
+    """Below this speech-to-text confidence a spoken answer is read back at once (read_back.py)."""
     section = settings().section("accessibility.speech_to_text")
-    return float(section.get("confirm_below", 0.6, kind=float))
+    return float(section.get("confirm_below", 0.25, kind=float))
 
 
 def service_hours() -> str:

@@ -84,6 +84,15 @@ async def test_spoken_or_typed_numbers_pick_the_last_buttons_shown(layer):
         assert for_rasa.text == MENU[expected]["payload"], answer
 
 
+async def test_a_misheard_nomor_before_the_number_still_picks_the_button(layer):
+    await show_menu(layer)
+    for answer, index in (("nomom satu.", 0), ("Nombor dua", 1), ("nomer tiga", 2)):
+        for_rasa, _ = await layer.prepare(said(answer))
+        assert for_rasa.text == MENU[index]["payload"]
+    for_rasa, _ = await layer.prepare(said("motor dua"))
+    assert for_rasa.text == "motor dua"
+
+
 async def test_a_number_after_a_turn_without_buttons_stays_text(layer):
     await show_menu(layer)
     await layer.render("telegram", USER, [{"text": "Berapa orang yang terdampak?"}], can_send_voice=False)

@@ -10,6 +10,7 @@ CASES = [
     ("kemarin", dt.date(2026, 11, 27)),
     ("kmrn sore", dt.date(2026, 11, 27)),
     ("kemaren", dt.date(2026, 11, 27)),
+    ("kamarin.", dt.date(2026, 11, 27)),
     ("kemarin lusa", dt.date(2026, 11, 26)),
     ("tadi pagi", TODAY),
     ("td pagi jam 9.05", TODAY),

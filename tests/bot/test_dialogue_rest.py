@@ -121,10 +121,10 @@ def test_a_handover_is_recorded_and_the_report_continues(chat, database):
     assert count >= 1
 
 
-def test_a_spoken_location_is_kept_only_after_a_yes(chat):
+def test_a_poorly_heard_spoken_location_is_kept_only_after_a_yes(chat):
     sender = new_sender()
     chat(sender, "/file_complaint", CLEAR)
-    voice = {"input_mode": "voice", "stt_confidence": 0.9}
+    voice = {"input_mode": "voice", "stt_confidence": 0.2}
     [heard] = chat(sender, "depan sd negeri tiga", metadata=voice)
     assert "Saya mendengar: «depan sd negeri tiga». Benar?" in heard
     [again] = chat(sender, "bukan", metadata=voice)
@@ -191,3 +191,24 @@ def test_three_wrong_pins_stop_the_look_up_kindly(chat):
     replies = chat(guesser, "cek status", number)
     assert "PIN sudah 3 kali salah" in replies[-1]
     assert "PIN 4 angka" not in replies[-1]
+
+
+def test_a_clearly_spoken_complaint_is_checked_once_in_the_final_read_back(chat, database):
+    description = f"{DESCRIPTION} Kode {uuid.uuid4().hex[:6]}."
+    voice = {"input_mode": "voice", "stt_confidence": 0.45}
+    sender = new_sender()
+    [greeting] = chat(sender, "halo", metadata=voice)
+    assert "pakai teks saja" in greeting and "Ada yang bisa saya bantu?" in greeting
+    assert "Mau pakai salah satu?" not in greeting
+    replies = chat(sender, "/file_complaint", description, "Gang Mawar, Kota Bandung", "kemarin", "biasa", metadata=voice)
+    assert not any("Saya mendengar" in reply for reply in replies)
+    assert "Lokasi: Gang Mawar, Kota Bandung" in replies[-1] and "Sudah benar dan siap dikirim?" in replies[-1]
+    [filed] = chat(sender, "/affirm", metadata=voice)
+    assert NUMBER.search(filed)
+    [report] = reports_of(database, description)
+    assert report.category_code == "pekerjaan_umum"
+    with database.session() as session:
+        reason = session.execute(
+            select(RoutingSuggestion.reason).where(RoutingSuggestion.report_id == report.id)
+        ).scalar_one()
+    assert "perlu diperiksa" in reason

@@ -233,9 +233,21 @@ async def test_saying_yes_at_the_read_back_completes_the_form(database, dispatch
     assert steps == ["readback_confirmed"]
 
 
-async def test_a_spoken_location_is_read_back_before_it_is_kept(database, dispatcher, domain):
+async def test_a_clearly_heard_spoken_location_is_kept_for_the_final_read_back(database, dispatcher, domain):
     slots = {key: FILLED[key] for key in ("report_type", "description")}
-    voice = {"input_mode": "voice", "stt_confidence": 0.93}
+    voice = {"input_mode": "voice", "stt_confidence": 0.43}
+    events = await run_form(answer("location", "pasar cicalengka", slots=slots, metadata=voice), dispatcher, domain)
+    assert events == [
+        SlotSet("location", "pasar cicalengka"),
+        SlotSet("region_code", "32.04.25"),
+        SlotSet("region_name", "Kecamatan Cicalengka, Kabupaten Bandung, Jawa Barat"),
+        SlotSet("requested_slot", "incident_date"),
+    ]
+
+
+async def test_a_poorly_heard_spoken_location_is_read_back_before_it_is_kept(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    voice = {"input_mode": "voice", "stt_confidence": 0.2}
     events = await run_form(answer("location", "pasar cicalengka", slots=slots, metadata=voice), dispatcher, domain)
     assert events == [
         SlotSet("location", None),
@@ -280,18 +292,47 @@ async def test_no_to_what_was_heard_asks_the_question_again(database, dispatcher
     ]
 
 
-async def test_an_unsure_spoken_date_is_read_back_but_a_sure_one_is_kept(database, dispatcher, domain):
+async def test_a_spoken_date_is_read_back_only_below_the_confidence_threshold(database, dispatcher, domain):
     slots = {key: FILLED[key] for key in ("report_type", "description", "location")}
-    unsure = await run_form(
-        answer("incident_date", "kemarin", slots=slots, metadata={"input_mode": "voice", "stt_confidence": 0.41}),
+    poor = await run_form(
+        answer("incident_date", "kemarin", slots=slots, metadata={"input_mode": "voice", "stt_confidence": 0.24}),
         dispatcher, domain,
     )
-    assert SlotSet("requested_slot", "heard_confirmed") in unsure
-    sure = await run_form(
-        answer("incident_date", "kemarin", slots=slots, metadata={"input_mode": "voice", "stt_confidence": 0.92}),
-        dispatcher, domain,
-    )
-    assert sure[-1] == SlotSet("requested_slot", "privacy")
+    assert SlotSet("requested_slot", "heard_confirmed") in poor
+    for confidence in (0.25, 0.6):
+        fair = await run_form(
+            answer("incident_date", "kemarin", slots=slots, metadata={"input_mode": "voice", "stt_confidence": confidence}),
+            dispatcher, domain,
+        )
+        assert fair[-1] == SlotSet("requested_slot", "privacy")
+
+
+async def test_a_button_picked_by_a_poorly_heard_number_is_kept_for_the_final_read_back(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location", "incident_date")}
+    voice = {"input_mode": "voice", "stt_confidence": 0.2}
+    tracker = answer("privacy", '/affirm{"privacy": "rahasia"}', intent="affirm", slots=slots, metadata=voice,
+                     entities=[{"entity": "privacy", "value": "rahasia"}])
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [SlotSet("privacy", "rahasia"), SlotSet("requested_slot", "report_confirmed")]
+
+
+async def test_a_poorly_heard_spoken_word_for_a_choice_is_still_read_back(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location", "incident_date")}
+    voice = {"input_mode": "voice", "stt_confidence": 0.2}
+    events = await run_form(answer("privacy", "rahasia", slots=slots, metadata=voice), dispatcher, domain)
+    assert events[-1] == SlotSet("requested_slot", "heard_confirmed")
+
+
+async def test_a_spoken_answer_without_a_readable_confidence_is_read_back(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location")}
+    tracker = answer("incident_date", "kemarin", slots=slots, metadata={"input_mode": "voice", "stt_confidence": "?"})
+    assert (await run_form(tracker, dispatcher, domain))[-1] == SlotSet("requested_slot", "heard_confirmed")
+
+
+async def test_a_typed_answer_is_never_read_back_on_its_own(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description")}
+    tracker = answer("location", "pasar cicalengka", slots=slots, metadata={"input_mode": "text", "stt_confidence": None})
+    assert (await run_form(tracker, dispatcher, domain))[-1] == SlotSet("requested_slot", "incident_date")
 
 
 async def test_each_accepted_answer_is_a_funnel_step(database, dispatcher, domain):

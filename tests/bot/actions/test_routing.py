@@ -216,6 +216,30 @@ async def test_an_unsure_category_asks_the_citizen_to_pick_from_the_top_three(da
     ]
 
 
+async def test_an_unsure_category_of_a_spoken_description_is_left_to_filing_without_a_question(
+    database, dispatcher, domain
+):
+    voice = {"input_mode": "voice", "stt_confidence": 0.45}
+    tracker = answer("description", UNSURE_DESCRIPTION, slots={"report_type": "pengaduan"}, metadata=voice)
+    events = await run_form(tracker, dispatcher, domain)
+    assert events == [SlotSet("description", UNSURE_DESCRIPTION), SlotSet("requested_slot", "location")]
+
+
+async def test_a_spoken_description_confirmed_after_a_read_back_skips_the_topic_question(database, dispatcher, domain):
+    slots = {"report_type": "pengaduan", "heard_text": UNSURE_DESCRIPTION, "heard_slot": "description",
+             "heard_value": UNSURE_DESCRIPTION, "requested_slot": "heard_confirmed", "form_started_at": 1764290000.0}
+    events = await run_form(make_tracker(slots, text="iya benar", intent="affirm"), dispatcher, domain)
+    assert events[-2:] == [SlotSet("description", UNSURE_DESCRIPTION), SlotSet("requested_slot", "location")]
+
+
+async def test_a_confident_category_of_a_spoken_description_is_still_set(database, dispatcher, domain):
+    text = "Bantuan sosial untuk lansia di desa kami belum cair sejak tiga bulan."
+    voice = {"input_mode": "voice", "stt_confidence": 0.45}
+    events = await run_form(answer("description", text, slots={"report_type": "pengaduan"}, metadata=voice),
+                            dispatcher, domain)
+    assert SlotSet("category_code", "sosial") in events
+
+
 @pytest.mark.parametrize("simple", [False, True])
 async def test_the_category_question_uses_plain_labels_and_numbers(database, dispatcher, domain, simple):
     tracker = make_tracker({"category_choices": UNSURE_CHOICES, "requested_slot": "category_code", "simple_language": simple})

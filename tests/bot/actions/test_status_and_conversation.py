@@ -172,6 +172,42 @@ async def test_a_new_person_is_offered_voice_and_simple_language_once(database, 
     assert responses(dispatcher) == ["utter_greet_new", "utter_onboarding", "utter_greet"]
 
 
+async def test_a_new_person_who_greets_by_voice_gets_voice_replies_and_the_menu_without_a_question(
+    database, dispatcher, domain
+):
+    voice = {"input_mode": "voice", "stt_confidence": 0.42}
+    tracker = make_tracker({}, text="Halo.", intent="greet", metadata=voice, active_loop=None)
+    events = await ActionGreet().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("voice_replies", True)]
+    assert responses(dispatcher) == ["utter_greet_new", "utter_voice_default", "utter_menu"]
+    channel, identity_hash = parse_sender_id("reporter-1", runtime.settings().identity_key)
+    with database.session() as session:
+        profile = ProfileRepository(session).get(channel, identity_hash)
+        assert (profile.voice_replies, profile.voice_chosen, profile.onboarded) == (True, True, True)
+    await ActionGreet().run(dispatcher, make_tracker({}, text="halo", intent="greet", metadata=voice, active_loop=None), domain)
+    assert responses(dispatcher)[-1] == "utter_greet"
+
+
+async def test_a_person_who_chose_text_and_then_greets_by_voice_keeps_text_and_gets_the_offer(database, dispatcher, domain):
+    channel, identity_hash = parse_sender_id("reporter-1", runtime.settings().identity_key)
+    with database.session() as session:
+        ProfileRepository(session).update(channel, identity_hash, voice_replies=False)
+    voice = {"input_mode": "voice", "stt_confidence": 0.42}
+    events = await ActionGreet().run(dispatcher, make_tracker({}, text="halo", intent="greet", metadata=voice, active_loop=None), domain)
+    assert events == []
+    assert responses(dispatcher) == ["utter_greet_new", "utter_onboarding"]
+    with database.session() as session:
+        assert ProfileRepository(session).get(channel, identity_hash).voice_replies is False
+
+
+async def test_the_spoken_greeting_says_how_to_turn_voice_off_in_words_the_assistant_understands(domain):
+    from bot import answers
+
+    for variant in domain["responses"]["utter_voice_default"]:
+        assert "pakai teks saja" in variant["text"] and variant["text"].count("?") == 0
+    assert answers.preference_on("pakai teks saja", None) is False
+
+
 async def test_a_session_starts_with_the_profile_an_event_code_and_a_random_reference(database, dispatcher, domain):
     channel, identity_hash = parse_sender_id("reporter-1", runtime.settings().identity_key)
     with database.session() as session:
