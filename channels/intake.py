@@ -24,6 +24,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Optional, Set
 
 from storage.repositories import InboundLog
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 # Writes a handling leaves for the transaction that marks its delivery handled.
 Finisher = Callable[[Any], None]
 Handler = Callable[[dict], Awaitable[Optional[Finisher]]]
+# Recording a delivery is what the provider waits for; it gets threads of its own, so it never
+# queues behind the handling work (profiles, replies, status) on asyncio's shared pool.
+_ACK_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-ack")
 # A delivery whose handling was started this many times without finishing is not tried again
 # at start-up: it is what crashed the process.
 MAX_ATTEMPTS = 3
@@ -55,7 +59,8 @@ class Intake:
 
         Returns as soon as the record is committed, so the caller can answer the provider.
         """
-        delivery_id, is_new = await asyncio.to_thread(self._record, provider_id, sender_hash, payload)
+        delivery_id, is_new = await asyncio.get_running_loop().run_in_executor(
+            _ACK_THREADS, self._record, provider_id, sender_hash, payload)
         if is_new:
             self._spawn(delivery_id, sender_hash, payload, claimed=True)
         else:
