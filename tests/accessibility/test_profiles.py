@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sqlalchemy import event
 
 from accessibility.profiles import Preferences, ProfileStore, defaults_from_settings
 from bot.settings import ConfigError
 from storage.db import Database
 from storage.repositories import ProfileRepository
 from tests.accessibility.conftest import make_settings
+from tests.support.sql import transactions
 
 USER = "d" * 64
 
@@ -42,17 +40,6 @@ def test_a_disability_is_stored_only_with_consent_and_never_sent_to_rasa(databas
 def test_a_bad_speech_rate_in_config_names_the_key(tmp_path):
     with pytest.raises(ConfigError, match="accessibility.defaults.speech_rate"):
         defaults_from_settings(make_settings(tmp_path, defaults={"speech_rate": "fast"}))
-
-
-@contextlib.contextmanager
-def transactions(database):
-    seen = []
-    listener = lambda connection: seen.append(1)  # noqa: E731
-    event.listen(database.engine, "begin", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine, "begin", listener)
 
 
 def test_a_profile_read_once_is_served_from_memory_until_forgotten(database):

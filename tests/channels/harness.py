@@ -19,6 +19,9 @@ from sanic import Sanic
 from bot.settings import load_settings
 
 IDENTITY_KEY = "test-identity-key-not-secret-0123456789"
+TELEGRAM_TOKEN = "7000000001:AAF-test-token-0123456789abcdefghij"
+TWILIO_ACCOUNT = "AC00000000000000000000000000000001"
+TWILIO_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 MENU_BUTTONS = [
     {"title": "Pengaduan", "payload": "/file_complaint"},
     {"title": "Aspirasi", "payload": "/file_aspiration"},

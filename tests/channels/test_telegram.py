@@ -11,21 +11,14 @@ from channels.runtime import runtime_for
 from channels.telegram import TelegramInput
 from storage.identity import identity_hash
 from storage.models import Attachment, InboundDelivery, Reporter
-from tests.channels.fakes.telegram_api import FakeTelegram, fixture, update
-from tests.channels.harness import IDENTITY_KEY, Mounted, RecordingRasa, channel_environ, sanic_test_mode, settings_for
+from tests.channels.fakes.telegram_api import fixture, update
+from tests.channels.harness import IDENTITY_KEY, TELEGRAM_TOKEN, Mounted, RecordingRasa, channel_environ, sanic_test_mode, settings_for
 
-TOKEN = "7000000001:AAF-test-token-0123456789abcdefghij"
+TOKEN = TELEGRAM_TOKEN
 SECRET = "webhook-secret_0123456789"
 PUBLIC_URL = "https://sapalapor.example.org"
 CHAT = 5512345678
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-
-
-@pytest.fixture
-async def fake_telegram():
-    fake = await FakeTelegram(TOKEN).start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

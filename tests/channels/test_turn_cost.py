@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from accessibility.pipeline import AccessibilityLayer
 from accessibility.text_to_speech import TextToSpeech
@@ -16,16 +14,18 @@ from channels.sms import SmsInput
 from channels.telegram import TelegramInput
 from storage.models import DeliveryStatusEvent, InboundDelivery, OutboundMessage
 from storage.repositories import OutboundLog, ProfileRepository
-from tests.channels.fakes.telegram_api import FakeTelegram, update
-from tests.channels.fakes.twilio_api import FakeTwilio, fixture as twilio_fixture, sign
-from tests.channels.harness import Mounted, RecordingRasa, channel_environ, free_port, sanic_test_mode, settings_for
+from tests.channels.fakes.telegram_api import update
+from tests.channels.fakes.twilio_api import fixture as twilio_fixture, sign
+from tests.channels.harness import (TELEGRAM_TOKEN, TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN, Mounted, RecordingRasa, channel_environ,
+                                    free_port, sanic_test_mode, settings_for)
+from tests.support.sql import transactions
 
-TOKEN = "7000000001:AAF-test-token-0123456789abcdefghij"
+TOKEN = TELEGRAM_TOKEN
 SECRET = "webhook-secret_0123456789"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 CHAT = 5512345678
-ACCOUNT = "AC00000000000000000000000000000001"
-AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+ACCOUNT = TWILIO_ACCOUNT
+AUTH_TOKEN = TWILIO_AUTH_TOKEN
 PHONE = "+6281234567890"
 USER = "e" * 64
 
@@ -36,27 +36,9 @@ def no_notification_loop(monkeypatch):
     monkeypatch.setattr(NotificationLoop, "for_channel", classmethod(lambda cls, *args, **kwargs: None))
 
 
-@contextlib.contextmanager
-def transactions(database):
-    seen = []
-    listener = lambda connection: seen.append(1)  # noqa: E731
-    event.listen(database.engine, "begin", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine, "begin", listener)
-
-
 def count(runtime, model, *where) -> int:
     with runtime.database.session() as session:
         return session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
-
-
-@pytest.fixture
-async def fake_telegram():
-    fake = await FakeTelegram(TOKEN).start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -111,13 +93,6 @@ async def test_a_slow_text_turn_shows_typing_before_the_reply(telegram, fake_tel
     methods = [call.method for call in fake_telegram.calls if call.method in ("sendChatAction", "sendMessage")]
     assert methods[0] == "sendChatAction" and methods[-1] == "sendMessage"
     assert fake_telegram.sent("sendChatAction")[0].params["action"] == "typing"
-
-
-@pytest.fixture
-async def fake_twilio():
-    fake = await FakeTwilio(ACCOUNT, AUTH_TOKEN).start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -17,21 +17,14 @@ from storage.identity import identity_hash
 from storage.models import (Attachment, DeliveryStatusEvent, InboundDelivery, MediaLink, OutboundMessage, Reporter,
                             utcnow)
 from tests.channels.fakes.twilio_api import FakeTwilio, fixture, sign
-from tests.channels.harness import (IDENTITY_KEY, Mounted, RecordingRasa, channel_environ, free_port, sanic_test_mode,
+from tests.channels.harness import (IDENTITY_KEY, TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN, Mounted, RecordingRasa, channel_environ, free_port, sanic_test_mode,
                                     settings_for)
 
-ACCOUNT = "AC00000000000000000000000000000001"
-AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+ACCOUNT = TWILIO_ACCOUNT
+AUTH_TOKEN = TWILIO_AUTH_TOKEN
 PHONE = "+6281234567890"
 ADDRESS = {"sms": PHONE, "whatsapp": f"whatsapp:{PHONE}"}
 CONNECTORS = {"sms": SmsInput, "whatsapp": WhatsAppInput}
-
-
-@pytest.fixture
-async def fake_twilio():
-    fake = await FakeTwilio(ACCOUNT, AUTH_TOKEN).start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
