@@ -210,7 +210,7 @@ class AccessibilityLayer:
             )
             return None, await self._own_reply(key, confirmation, repeat_last=True)
 
-        profile = await asyncio.to_thread(self._profiles.get, incoming.channel, incoming.identity_hash)
+        profile = await self._profile(incoming.channel, incoming.identity_hash)
         metadata["profile"] = profile.as_metadata()
         shown = self._recent.get(key, _NOT_SEEN)
         # After a restart the memory is empty: the choices stored on the profile still count.
@@ -226,7 +226,7 @@ class AccessibilityLayer:
         The switch is ``automatic``: it yields to a choice the user made earlier, which the
         profile keeps across restarts.
         """
-        profile = await asyncio.to_thread(self._profiles.get, incoming.channel, incoming.identity_hash)
+        profile = await self._profile(incoming.channel, incoming.identity_hash)
         if not profile.voice_replies and not profile.voice_chosen:
             await asyncio.to_thread(
                 self._profiles.update, incoming.channel, incoming.identity_hash,
@@ -235,6 +235,13 @@ class AccessibilityLayer:
             logger.info("voice replies switched on after a voice note (%s)", incoming.channel)
 
     # ---------------------------------------------------------------------------- outbound
+    async def _profile(self, channel: str, identity_hash: str) -> Preferences:
+        """From memory when this process has it (most turns: the channel loaded it), else a read."""
+        profile = self._profiles.cached(channel, identity_hash)
+        if profile is None:
+            profile = await asyncio.to_thread(self._profiles.get, channel, identity_hash)
+        return profile
+
     async def render(
         self,
         channel: str,
@@ -268,7 +275,7 @@ class AccessibilityLayer:
         ]
         if not can_send_voice or not replies:
             return replies
-        profile = await asyncio.to_thread(self._profiles.get, *key)
+        profile = await self._profile(*key)
         if not profile.voice_replies:
             return replies
         # Synthesised side by side: a turn of three replies waits for the slowest, not the sum.

@@ -149,6 +149,13 @@ class ProfileStore:
                 return self.load(session, channel, identity_hash)
         return self._defaults if cached is _NO_ROW else cached
 
+    def cached(self, channel: str, identity_hash: str) -> Optional[Preferences]:
+        """The remembered preferences, or None when only the database knows them."""
+        cached = self._copies.get((channel, identity_hash))
+        if cached is None:
+            return None
+        return self._defaults if cached is _NO_ROW else cached
+
     def load(self, session: Any, channel: str, identity_hash: str) -> Preferences:
         """Read the profile inside the caller's transaction and remember it.
 

@@ -58,6 +58,19 @@ def test_a_profile_read_once_is_served_from_memory_until_forgotten(database):
     assert (fresh.simple_language, fresh.voice_replies) == (True, True)
 
 
+def test_only_a_remembered_profile_is_offered_without_asking_the_database(database):
+    store = ProfileStore(database)
+    never_read = store.cached("whatsapp", USER)
+    store.get("whatsapp", USER)
+    with transactions(database) as seen:
+        remembered = store.cached("whatsapp", USER)
+    store.forget("whatsapp", USER)
+
+    assert never_read is None
+    assert remembered == Preferences() and seen == []
+    assert store.cached("whatsapp", USER) is None
+
+
 def test_a_write_is_seen_by_every_store_on_the_database_and_after_a_restart(database):
     ProfileStore(database).get("sms", USER)
     ProfileStore(database).update("sms", USER, speech_rate="slow")
