@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -157,21 +157,38 @@ def format_date(day: dt.date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def deadline_text(report: Report, today: Optional[dt.date] = None) -> str:
-    """One or two short Indonesian sentences about the clock that matters now, for check_status."""
-    due = deadlines(report, today)
+def clock_that_matters(report: Report, today: Optional[dt.date] = None) -> Optional[Tuple[str, dt.date]]:
+    """The LAPOR! deadline a citizen should hear about now, as ``(kind, date)``; None when none runs.
+
+    ``kind`` is ``verification``, ``verification_overdue``, ``response`` or ``response_overdue``;
+    every wording (regular, simple language) decides only how to say it.
+    """
     if report.status in ("selesai", "diarsipkan"):
-        return ""
+        return None
+    due = deadlines(report, today)
     if due.verified_on is None:
-        if due.verification_overdue:
-            return (f"Batas waktu verifikasi {format_date(due.verification_due)} sudah lewat. "
-                    "Laporan Anda akan kami prioritaskan.")
-        return f"Laporan akan diverifikasi paling lambat {format_date(due.verification_due)}."
+        return ("verification_overdue" if due.verification_overdue else "verification"), due.verification_due
     if due.response_due and due.responded_on is None:
-        if due.response_overdue:
-            return f"Batas waktu tanggapan instansi {format_date(due.response_due)} sudah lewat."
-        return f"Instansi diharapkan menanggapi paling lambat {format_date(due.response_due)}."
-    return ""
+        return ("response_overdue" if due.response_overdue else "response"), due.response_due
+    return None
+
+
+DEADLINE_WORDING: Dict[str, str] = {
+    "verification_overdue": "Batas waktu verifikasi {date} sudah lewat. Laporan Anda akan kami prioritaskan.",
+    "verification": "Laporan akan diverifikasi paling lambat {date}.",
+    "response_overdue": "Batas waktu tanggapan instansi {date} sudah lewat.",
+    "response": "Instansi diharapkan menanggapi paling lambat {date}.",
+}
+
+
+def deadline_text(report: Report, today: Optional[dt.date] = None,
+                  wording: Dict[str, str] = DEADLINE_WORDING) -> str:
+    """One or two short Indonesian sentences about the clock that matters now, for check_status."""
+    clock = clock_that_matters(report, today)
+    if clock is None:
+        return ""
+    kind, date = clock
+    return wording[kind].format(date=format_date(date))
 
 
 # --- notifications ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin
 from bot.actions.report_form import _AskWithHint
 from bot.dates import format_indonesian_date
 from storage import tracking_numbers
-from storage.lifecycle import deadline_text, deadlines, format_date
+from storage.lifecycle import deadline_text
 from storage.models import Report
 from storage.repositories import ReportRepository
 
@@ -65,21 +65,17 @@ def status_label(status: str, simple: bool) -> str:
     return labels.get(status, status.replace("_", " "))
 
 
+SIMPLE_DEADLINE_WORDING = {
+    "verification_overdue": "Batas waktu pemeriksaan sudah lewat, yaitu {date}.\nLaporan Anda akan kami dahulukan.",
+    "verification": "Petugas akan memeriksa laporan ini paling lambat {date}.",
+    "response_overdue": "Kantor yang mengurusnya belum menjawab sampai batas waktu {date}.",
+    "response": "Kantor yang mengurusnya akan menjawab paling lambat {date}.",
+}
+
+
 def simple_deadline_text(report: Report, today: Optional[dt.date] = None) -> str:
     """``deadline_text`` in everyday words (no "verifikasi", no "instansi"), short sentences."""
-    if report.status in ("selesai", "diarsipkan"):
-        return ""
-    due = deadlines(report, today)
-    if due.verified_on is None:
-        if due.verification_overdue:
-            return (f"Batas waktu pemeriksaan sudah lewat, yaitu {format_date(due.verification_due)}.\n"
-                    "Laporan Anda akan kami dahulukan.")
-        return f"Petugas akan memeriksa laporan ini paling lambat {format_date(due.verification_due)}."
-    if due.response_due and due.responded_on is None:
-        if due.response_overdue:
-            return f"Kantor yang mengurusnya belum menjawab sampai batas waktu {format_date(due.response_due)}."
-        return f"Kantor yang mengurusnya akan menjawab paling lambat {format_date(due.response_due)}."
-    return ""
+    return deadline_text(report, today, SIMPLE_DEADLINE_WORDING)
 
 
 def pin_attempts(tracker: Tracker) -> int:
