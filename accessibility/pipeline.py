@@ -161,10 +161,13 @@ class AccessibilityLayer:
         self._tts = text_to_speech
         self._recent = _Recent(remember)
         self._build_lock = threading.Lock()
+        # Choices shown and not yet stored on the profile (see render and settle).
+        self._unsaved: dict = {}
 
     # ----------------------------------------------------------------------------- inbound
     async def prepare(self, incoming: Incoming) -> tuple[Optional[ForRasa], list[Outgoing]]:
         key = (incoming.channel, incoming.identity_hash)
+        await self.settle(*key)  # the previous turn's choices are stored before this one reads them
         metadata = dict(incoming.metadata or {})
         metadata.setdefault("channel", incoming.channel)
         metadata["input_mode"] = "text"
@@ -258,11 +261,27 @@ class AccessibilityLayer:
         previous = self._recent.get(key, _NOT_SEEN)
         self._recent.put(key, _Shown(buttons=buttons, messages=messages, can_send_voice=can_send_voice))
         if previous is _NOT_SEEN or previous.buttons != buttons:
-            # Stored only when they change: most turns cost no write.
-            await asyncio.to_thread(
-                self._profiles.update, channel, identity_hash, last_choices=buttons or None
-            )
+            # Stored only when they change: most turns cost no write. Stored by settle(), which
+            # the channel calls once the replies are out and before it marks the delivery
+            # handled: this process answers the next turn from memory, and the profile's copy
+            # matters only after a restart, so the reply need not wait for the write.
+            self._unsaved[key] = buttons
         return await self._to_outgoing(key, messages, can_send_voice)
+
+    async def settle(self, channel: str, identity_hash: str) -> None:
+        """Store the choices last shown to this person on their profile, if not stored yet.
+
+        A failed write is logged, not raised: the replies are out, the choices are still in
+        this process's memory, and only a restart before the next turn would lose them.
+        """
+        key = (channel, identity_hash)
+        if key not in self._unsaved:
+            return
+        buttons = self._unsaved.pop(key)
+        try:
+            await asyncio.to_thread(self._profiles.update, channel, identity_hash, last_choices=buttons or None)
+        except Exception:  # noqa: BLE001
+            logger.exception("the choices shown on %s could not be stored on the profile", channel)
 
     async def _to_outgoing(self, key: tuple, messages: list[dict], can_send_voice: bool) -> list[Outgoing]:
         replies = [

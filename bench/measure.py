@@ -93,6 +93,24 @@ def rss_mb(pid: int, include_children: bool = True) -> Optional[float]:
     return total_kb / 1024.0 if found else None
 
 
+def cpu_seconds(pid: int, include_children: bool = True) -> Optional[float]:
+    """CPU time (user + system, /proc/<pid>/stat) of ``pid`` and, by default, its live descendants.
+
+    Why: on a shared two-core machine wall-clock ratios move with the neighbours; CPU seconds
+    per turn of each server say where a turn's cost goes, whatever else runs.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, found = 0, False
+    for each in [pid, *(descendants(pid) if include_children else [])]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        found = True
+    return total / ticks if found else None
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from bench.measure import LoadProcess, descendants, fmt, load_average, median, rss_mb
+from bench.measure import LoadProcess, cpu_seconds, descendants, fmt, load_average, median, rss_mb
 from bot.settings import ROOT
 
 log = logging.getLogger("bench")
@@ -170,7 +170,7 @@ def start_stack(bench: Bench) -> None:
     started = time.perf_counter()
     bench.servers = start_servers(bench.settings, bench.model, bench.workdir / "runtime", port=port, env=bench.env)
     bench.results["stack_start_seconds"] = time.perf_counter() - started
-    bench.row("6 start-up", "action + Rasa server with Telegram and SMS on, until both answer",
+    bench.row("6 start-up", "action server, Rasa server, channel gateway (Telegram, SMS on) until all answer",
               fmt(bench.results["stack_start_seconds"], 1, " s"))
 
 
@@ -185,7 +185,7 @@ def measure_startup(bench: Bench) -> None:
         env = dict(bench.env)
         env.update({
             "SAPALAPOR_DATA_DIR": str(data), "SAPALAPOR_PORT": str(free_port()),
-            "SAPALAPOR_ACTION_PORT": str(free_port()),
+            "SAPALAPOR_ACTION_PORT": str(free_port()), "SAPALAPOR_RASA_PORT": str(free_port()),
             "SAPALAPOR_DATABASE_URL": f"sqlite:///{data / 'sapalapor.db'}",
             "SAPALAPOR_TRACKER_URL": f"sqlite:///{data / 'tracker.db'}",
         })
@@ -236,14 +236,14 @@ def warm_up(bench: Bench) -> None:
 
 def memory(bench: Bench) -> Dict[str, Optional[float]]:
     action, rasa = bench.servers.processes[0], bench.servers.processes[1]
-    found = {"rasa": rss_mb(rasa.pid), "actions": rss_mb(action.pid)}
+    found = {"rasa": rss_mb(rasa.pid), "actions": rss_mb(action.pid), "channels": rss_mb(bench.servers.gateway.pid)}
     if bench.default_server is not None:
         found["default_rasa"] = rss_mb(bench.default_server.process.pid)
     return found
 
 
 def channel_request(bench: Bench, channel: str, script: List[dict], expected: Optional[List[int]] = None) -> dict:
-    request = {"kind": channel, "url": bench.servers.rasa_url, "script": script,
+    request = {"kind": channel, "url": bench.servers.channels_url, "script": script,
                "expected": expected or bench.results.get("expected", {}).get(channel)}
     if channel == "telegram":
         request["secret"] = bench.env["TELEGRAM_WEBHOOK_SECRET"]
@@ -278,8 +278,10 @@ def text_turns(bench: Bench) -> None:
         max_turns = bench.args.turns_per_user * concurrency if concurrency > 1 else bench.args.turns_single
         for rep in range(bench.reps):
             for name, request in targets.items():
+                before = server_cpu(bench)
                 result = bench.run_load(**request(), concurrency=concurrency, max_turns=max_turns,
                                         max_seconds=bench.args.seconds, turn_timeout=60)
+                result["cpu_ms_per_turn"] = cpu_per_turn(before, server_cpu(bench), result.get("turns"))
                 result["load_average"] = load_average()
                 raw[name].setdefault(concurrency, []).append(result)
                 print(f"    c={concurrency:<3} rep {rep + 1} {name:<13} {result['throughput']:7.1f} turns/s"
@@ -288,6 +290,38 @@ def text_turns(bench: Bench) -> None:
                       f"  (load {result['load_average']})", flush=True)
     bench.results["text_turns"] = raw
     summarise_text_turns(bench, raw)
+    summarise_cpu(bench, raw)
+
+
+def server_cpu(bench: Bench) -> Dict[str, Optional[float]]:
+    """CPU seconds so far of each process a turn can touch (the speech worker counts as the gateway's)."""
+    processes = {"rasa": bench.servers.processes[1].pid, "actions": bench.servers.processes[0].pid,
+                 "gateway": bench.servers.gateway.pid, "load generator and fakes": bench.load.process.pid}
+    if bench.default_server is not None:
+        processes["rasa init"] = bench.default_server.process.pid
+    return {name: cpu_seconds(pid) for name, pid in processes.items()}
+
+
+def cpu_per_turn(before: Dict[str, Optional[float]], after: Dict[str, Optional[float]],
+                 turns: Optional[int]) -> Dict[str, Optional[float]]:
+    if not turns:
+        return {}
+    return {name: None if before.get(name) is None or after.get(name) is None
+            else 1000.0 * (after[name] - before[name]) / turns for name in after}
+
+
+def summarise_cpu(bench: Bench, raw: Dict[str, Dict[int, List[dict]]]) -> None:
+    """Where a turn's CPU goes, per process, at the highest concurrency (median of repetitions)."""
+    concurrency = max(bench.args.concurrency)
+    for name, by_concurrency in raw.items():
+        runs = [run.get("cpu_ms_per_turn") or {} for run in by_concurrency.get(concurrency, [])]
+        processes = ["rasa init"] if name == "default_rest" else ["rasa", "actions", "gateway"]
+        parts = []
+        for process in [*processes, "load generator and fakes"]:
+            values = [run[process] for run in runs if run.get(process) is not None]
+            if values:
+                parts.append(f"{process} {median(values):.1f}")
+        bench.row("1 CPU per turn", f"{name} c={concurrency}: ms of CPU per turn, by process", "; ".join(parts) or "n/a")
 
 
 def summarise_text_turns(bench: Bench, raw: Dict[str, Dict[int, List[dict]]]) -> None:
@@ -438,13 +472,13 @@ def memory_soak(bench: Bench) -> None:
                             max_seconds=600, turn_timeout=60)
     after = memory(bench)
     bench.results["memory"] = {"before": before, "after": after, "soak": result}
-    for process in ("rasa", "actions"):
+    for process in ("rasa", "actions", "channels"):
         growth = None if after.get(process) is None or before.get(process) is None else after[process] - before[process]
         bench.row("6 memory", f"{process} RSS after warm-up -> after {result['conversations']} more conversations",
                   f"{fmt(before.get(process), 0)} -> {fmt(after.get(process), 0)} MB ({fmt(growth, 0, ' MB')})",
                   "no growth", None if growth is None else growth < 0.05 * before[process] + 10)
-    bench.row("6 memory", "RSS after text warm-up: rasa / actions",
-              f"{fmt(warm.get('rasa'), 0)} / {fmt(warm.get('actions'), 0)} MB")
+    bench.row("6 memory", "RSS after text warm-up: rasa / actions / channel gateway",
+              f"{fmt(warm.get('rasa'), 0)} / {fmt(warm.get('actions'), 0)} / {fmt(warm.get('channels'), 0)} MB")
     if after.get("default_rasa") is not None:
         bench.row("6 memory", "rasa init assistant RSS (for comparison)", fmt(after["default_rasa"], 0, " MB"))
 

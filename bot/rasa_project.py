@@ -158,24 +158,19 @@ def write_endpoints(settings: Settings, action_url: str, directory: Path) -> Pat
     return path
 
 
-# Channel name in config.yml -> the connector's import path.
-CONNECTORS = {
-    "rest": "rest",
-    "telegram": "channels.telegram.TelegramInput",
-    "sms": "channels.sms.SmsInput",
-    "whatsapp": "channels.whatsapp.WhatsAppInput",
-}
+RELAY = "channels.relay.RelayInput"
 
 
 def write_credentials(settings: Settings, directory: Path, extra: Optional[Dict[str, dict]] = None) -> Path:
-    """Enabled channels only; connectors read their own settings from config.yml."""
+    """The Rasa server's channels: REST (local chat) when enabled, and the gateway's relay.
+
+    Telegram, SMS, WhatsApp and the export API are served by the channel gateway
+    (channels/gateway.py), a process of its own that reaches Rasa through the relay.
+    """
     content: Dict[str, Optional[dict]] = {}
-    for name, connector in CONNECTORS.items():
-        if settings.channel_enabled(name):
-            content[connector] = None if connector == "rest" else {}
-    # The read-only export API rides on the Rasa server as a connector; on only with a token.
-    if settings.section("export_api").has("token"):
-        content["channels.export_api.ExportApiInput"] = {}
+    if settings.channel_enabled("rest"):
+        content["rest"] = None
+    content[RELAY] = {}
     content.update(extra or {})
     path = directory / "credentials.yml"
     path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
@@ -205,12 +200,21 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 180.0
 
 @dataclass
 class Servers:
-    """The Rasa server and the action server, as child processes."""
+    """The action server, the Rasa server and the channel gateway, as child processes.
+
+    ``channels_url`` is the public address (provider webhooks, the export API); ``rasa_url`` is
+    the Rasa server on loopback (the REST channel for local chat, Rasa's HTTP API).
+    """
 
     rasa_url: str
     action_url: str
+    channels_url: str = ""
     processes: List[subprocess.Popen] = field(default_factory=list)
     log_files: List[Path] = field(default_factory=list)
+
+    @property
+    def gateway(self) -> subprocess.Popen:
+        return self.processes[2]
 
     def stop(self, kill: bool = False) -> None:
         for process in reversed(self.processes):
@@ -232,50 +236,59 @@ def start_servers(
     host: str = "127.0.0.1",
     port: Optional[int] = None,
     action_port: Optional[int] = None,
+    rasa_port: Optional[int] = None,
     env: Optional[Dict[str, str]] = None,
     log_dir: Optional[Path] = None,
     extra_credentials: Optional[Dict[str, dict]] = None,
     enable_api: bool = True,
 ) -> Servers:
-    """Start the action server, then the Rasa server, and wait until both answer."""
+    """Start the action server, the Rasa server and the channel gateway; wait until all answer.
+
+    ``host``/``port`` is where the gateway listens (the public side); the Rasa server and the
+    action server are reached on loopback.
+    """
     port = port or free_port()
     action_port = action_port or free_port()
-    action_url = f"http://{host}:{action_port}/webhook"
+    rasa_port = rasa_port or free_port()
+    local = "127.0.0.1"
+    action_url = f"http://{local}:{action_port}/webhook"
     endpoints = write_endpoints(settings, action_url, runtime_dir)
     credentials = write_credentials(settings, runtime_dir, extra_credentials)
     child_env = _rasa_env(env)
     log_dir = log_dir or runtime_dir
     log_dir.mkdir(parents=True, exist_ok=True)
-    servers = Servers(rasa_url=f"http://{host}:{port}", action_url=action_url)
+    servers = Servers(rasa_url=f"http://{local}:{rasa_port}", action_url=action_url,
+                      channels_url=f"http://{local if host in ('0.0.0.0', '::') else host}:{port}")
+
+    def spawn(name: str, command: List[str]) -> subprocess.Popen:
+        log_file = log_dir / name
+        servers.log_files.append(log_file)
+        process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=open(log_file, "ab"),
+                                   stderr=subprocess.STDOUT)
+        servers.processes.append(process)
+        return process
+
     try:
-        action_log = log_dir / "action-server.log"
-        servers.log_files.append(action_log)
-        servers.processes.append(
-            subprocess.Popen(
-                [rasa_executable(), "run", "actions", "--actions", "bot.actions", "--port", str(action_port)],
-                cwd=ROOT, env=child_env, stdout=open(action_log, "ab"), stderr=subprocess.STDOUT,
-            )
-        )
-        rasa_log = log_dir / "rasa-server.log"
-        servers.log_files.append(rasa_log)
-        command = [
-            # Rasa's CLI with one hot-path fix (bot/rasa_server.py, measured in bench/README.md).
+        action = spawn("action-server.log", [
+            rasa_executable(), "run", "actions", "--actions", "bot.actions", "--port", str(action_port)])
+        rasa = spawn("rasa-server.log", [
+            # Rasa's CLI with hot-path fixes (bot/rasa_server.py, measured in bench/README.md).
             sys.executable, "-m", "bot.rasa_server", "run",
             "--model", str(model),
             "--endpoints", str(endpoints),
             "--credentials", str(credentials),
-            "--interface", host,
-            "--port", str(port),
-        ]
+            "--interface", local,
+            "--port", str(rasa_port),
+            *(["--enable-api"] if enable_api else []),
+        ])
+        gateway = spawn("channels.log", [
+            sys.executable, "-m", "channels.gateway",
+            "--host", host, "--port", str(port), "--rasa-url", servers.rasa_url])
+        wait_until_ready(f"http://{local}:{action_port}/health", action)
+        wait_until_ready(f"{servers.rasa_url}/", rasa)
         if enable_api:
-            command.append("--enable-api")
-        servers.processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=open(rasa_log, "ab"), stderr=subprocess.STDOUT)
-        )
-        wait_until_ready(f"http://{host}:{action_port}/health", servers.processes[0])
-        wait_until_ready(f"{servers.rasa_url}/", servers.processes[1])
-        if enable_api:
-            wait_until_ready(f"{servers.rasa_url}/status", servers.processes[1])
+            wait_until_ready(f"{servers.rasa_url}/status", rasa)
+        wait_until_ready(f"{servers.channels_url}/", gateway)
     except Exception:
         servers.stop(kill=True)
         raise

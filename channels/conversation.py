@@ -18,29 +18,17 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 
 from accessibility.pipeline import AccessibilityLayer, Incoming, Outgoing
 from accessibility.profiles import ProfileStore
+from channels.collector import collector_class
 from storage.identity import identity_hash, sender_id
 from storage.repositories import AttachmentRepository, ReporterRepository
 
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-_COLLECTORS: Dict[str, type] = {}
-
-
-def collector_class(channel: str) -> type:
-    """A CollectingOutputChannel named after the channel.
-
-    Rasa picks channel-specific response variations (``channel: telegram`` in the domain) by
-    the output channel's name; the plain collector is called "collector" and would hide them.
-    """
-    if channel not in _COLLECTORS:
-        _COLLECTORS[channel] = type(f"{channel.title()}Collector", (CollectingOutputChannel,),
-                                    {"name": classmethod(lambda cls: channel)})
-    return _COLLECTORS[channel]
 
 
 class Conversation:
@@ -105,6 +93,10 @@ class Conversation:
                 reporter = ReporterRepository(session).get(self.channel, hashed)
                 return reporter.address if reporter is not None else None
         return await asyncio.to_thread(work)
+
+    async def settle(self, hashed: str) -> None:
+        """Wait for the writes a turn left running while its replies went out (before "handled")."""
+        await self.layer.settle(self.channel, hashed)
 
     async def turn(self, hashed: str, *, text: Optional[str] = None, audio: Optional[bytes] = None,
                    audio_mime: Optional[str] = None, metadata: Optional[Dict[str, Any]] = None,

@@ -1,8 +1,8 @@
-"""Read-only export API inside the Rasa server: ``GET /webhooks/export/reports``.
+"""Read-only export API in the channel gateway: ``GET /webhooks/export/reports``.
 
-Why a Rasa "channel": Rasa serves the only HTTP port SapaLapor has; a custom connector class
-(``channels.export_api.ExportApiInput`` in credentials.yml) mounts this blueprint there, so no
-second server is needed. It never talks to Rasa (``on_new_message`` is unused).
+Why a "channel": the gateway (channels/gateway.py) serves SapaLapor's one public HTTP port and
+mounts connectors by their Rasa input-channel shape, so this blueprint rides there with the
+webhooks and no further server is needed. It never talks to Rasa (``on_new_message`` is unused).
 
     GET /webhooks/export/reports?status=&agency=&region=&since=&until=&format=jsonl|csv
     Authorization: Bearer <export_api.token>

@@ -1,7 +1,8 @@
 """What every connector loads once per process: settings, the database, the public URL.
 
-Why here: Rasa builds connectors from credentials.yml with no arguments beyond it, while our
-settings live in config.yml (secrets from the environment). Loading them in one place keeps the
+Why here: connectors are built by their Rasa input-channel constructor, ``from_credentials``,
+with nothing beyond it (channels/gateway.py builds them so), while our settings live in
+config.yml (secrets from the environment). Loading them in one place keeps the
 three connectors consistent and migrates the database once, before the first webhook call.
 """
 from __future__ import annotations

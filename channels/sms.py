@@ -1,4 +1,4 @@
-"""SMS through Twilio (``channels.sms.SmsInput`` in credentials.yml).
+"""SMS through Twilio (``channels.sms.SmsInput``, served by the channel gateway).
 
 Replies are GSM-7 safe and cut into messages of at most three segments; buttons become
 "Balas 1 untuk ..." lines, and "1", "satu" or the label picks the choice (the accessibility

@@ -248,8 +248,11 @@ class TelegramHandler:
             replies = await self.conversation.turn(hashed, text=inbound.text, audio=audio,
                                                    audio_mime=audio_mime, metadata=metadata,
                                                    can_send_voice=True)
-        for reply in merge_texts(replies, lambda joined: len(joined.text) <= TEXT_LIMIT):
-            await self.sender.send(chat_id, reply)
+        try:
+            for reply in merge_texts(replies, lambda joined: len(joined.text) <= TEXT_LIMIT):
+                await self.sender.send(chat_id, reply)
+        finally:
+            await self.conversation.settle(hashed)
 
     async def _download(self, file_id: str) -> Optional[bytes]:
         try:
@@ -263,7 +266,7 @@ class TelegramHandler:
 
 
 class TelegramOutput(SendsOutgoing, OutputChannel):
-    """Rasa's output channel for Telegram (used when Rasa itself sends, e.g. an external event).
+    """Rasa's output channel for Telegram (``get_output_channel``; replies of a turn go out through the handler).
 
     Holds a Bot; the recipient is our hashed sender id, resolved to the stored chat id.
     """
@@ -290,7 +293,7 @@ class TelegramOutput(SendsOutgoing, OutputChannel):
 
 
 class TelegramInput(ConnectorLifecycle, InputChannel):
-    """The Telegram connector (``channels.telegram.TelegramInput`` in credentials.yml)."""
+    """The Telegram connector (``channels.telegram.TelegramInput``, served by the channel gateway)."""
 
     @classmethod
     def name(cls) -> Text:

@@ -428,7 +428,10 @@ class TwilioHandler:
         replies = await self.conversation.turn(hashed, text=text, audio=audio, audio_mime=audio_mime,
                                                metadata=metadata, can_send_voice=self.kind.can_send_voice)
         replies = merge_texts(replies, lambda joined: len(reply_texts(self.kind, joined)) == 1)
-        result = await self.gateway.deliver(hashed, inbound.address, replies, in_reply=True, log_later=True)
+        try:
+            result = await self.gateway.deliver(hashed, inbound.address, replies, in_reply=True, log_later=True)
+        finally:
+            await self.conversation.settle(hashed)
         if not result.unlogged:
             return None
         # Logged in the transaction that marks the delivery handled (see channels.intake).

@@ -1,4 +1,4 @@
-"""WhatsApp through Twilio (``channels.whatsapp.WhatsAppInput`` in credentials.yml).
+"""WhatsApp through Twilio (``channels.whatsapp.WhatsAppInput``, served by the channel gateway).
 
 Addresses carry the ``whatsapp:`` prefix; voice notes and images arrive as media the server
 downloads with the account credentials; replies are text plus voice notes served from

@@ -70,5 +70,5 @@ def run(args) -> int:
         from bot.settings import load_settings
 
         server = load_settings(args.config).section("server")
-        url = f"http://{server.get('host', '127.0.0.1')}:{server.get('port', 5005, int)}"
+        url = f"http://127.0.0.1:{server.get('rasa_port', 5006, int)}"  # Rasa is on loopback
     return chat_loop(url, args.sender)

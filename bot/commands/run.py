@@ -1,8 +1,8 @@
 """``python -m bot run``: everything a newcomer needs to talk to the assistant.
 
 Migrates the database, trains the model only when the training data changed, starts the
-action server and the Rasa server (with the channels config.yml turns on) and, on a terminal,
-opens a chat. Stops both servers on Ctrl+C.
+action server, the Rasa server and the channel gateway (serving the channels config.yml turns on)
+and, on a terminal, opens a chat. Stops them all on Ctrl+C.
 """
 from __future__ import annotations
 
@@ -57,16 +57,18 @@ def run(args) -> int:
     print("==> Checking the Rasa model")
     model = ensure_model(settings)
     server = settings.section("server")
-    print("==> Starting the action server and the Rasa server (about half a minute)")
+    print("==> Starting the action server, the Rasa server and the channel gateway (about half a minute)")
     servers = start_servers(
         settings,
         model,
         runtime_dir=settings.data_dir / "runtime",
         host=server.get("host", "127.0.0.1"),
         port=server.get("port", 5005, int),
+        rasa_port=server.get("rasa_port", 5006, int),
         action_port=server.get("action_port", 5055, int),
-        # Rasa's HTTP API (conversations, tracker) has no auth of its own here: only on loopback.
-        enable_api=is_loopback(server.get("host", "127.0.0.1")),
+        # Rasa's HTTP API (conversations, tracker) has no auth of its own: the Rasa server
+        # listens on loopback only, whatever server.host says (that is the gateway's).
+        enable_api=True,
     )
     # Hourly: conversations that chose anonim are deleted from Rasa's store once quiet.
     purge_log = open(settings.data_dir / "runtime" / "purge.log", "ab")
@@ -82,7 +84,8 @@ def run(args) -> int:
             cwd=settings.base_dir, stdout=forward_log, stderr=subprocess.STDOUT,
         ))
         print("Forwarding new reports to forwarding.endpoint every 30 s")
-    print(f"Ready: {servers.rasa_url} (logs in {settings.data_dir / 'runtime'})")
+    print(f"Ready: channels at {servers.channels_url}, Rasa at {servers.rasa_url} "
+          f"(logs in {settings.data_dir / 'runtime'})")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         if not args.no_chat and sys.stdin.isatty():
@@ -100,15 +103,6 @@ def run(args) -> int:
         print("Stopping the servers...")
         servers.stop()
     return 0
-
-
-def is_loopback(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def startup_checks(settings) -> None:

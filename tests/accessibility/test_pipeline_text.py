@@ -155,10 +155,24 @@ def test_label_matching_is_strict_enough_for_free_answers():
 async def test_a_numbered_answer_still_picks_the_choice_after_a_restart(settings, database):
     from accessibility.pipeline import AccessibilityLayer
 
-    await show_menu(AccessibilityLayer(settings, database))
+    before = AccessibilityLayer(settings, database)
+    await show_menu(before)
+    await before.settle("telegram", USER)  # what a channel does before marking the delivery handled
     restarted = AccessibilityLayer(settings, database)
     for_rasa, _ = await restarted.prepare(said("2"))
     assert for_rasa.text == MENU[1]["payload"]
+
+
+async def test_the_choices_shown_are_stored_while_the_replies_go_out_not_before(settings, database):
+    from accessibility.pipeline import AccessibilityLayer
+    from accessibility.profiles import ProfileStore
+
+    layer = AccessibilityLayer(settings, database)
+    await show_menu(layer)
+    assert ProfileStore(database).get("telegram", USER).last_choices is None  # not before the replies are out
+    await layer.settle("telegram", USER)
+    assert ProfileStore(database).get("telegram", USER).last_choices == MENU
+    assert (await layer.prepare(said("2")))[0].text == MENU[1]["payload"]
 
 
 async def test_choices_are_forgotten_once_a_turn_shows_none(settings, database):

@@ -27,10 +27,10 @@ def test_tracker_store_config_for_sqlite_creates_the_folder(tmp_path):
     assert (tmp_path / "nested").is_dir()
 
 
-def test_credentials_list_only_the_enabled_channels(tmp_path):
+def test_the_rasa_server_gets_the_rest_channel_and_the_gateway_relay_only(tmp_path):
     settings = load_settings(environ={"SAPALAPOR_IDENTITY_KEY": "k" * 32, "SAPALAPOR_SMS_ENABLED": "true"})
     path = rasa_project.write_credentials(settings, tmp_path)
-    assert yaml.safe_load(path.read_text()) == {"rest": None, "channels.sms.SmsInput": {}}
+    assert yaml.safe_load(path.read_text()) == {"rest": None, "channels.relay.RelayInput": {}}
 
 
 def test_the_fingerprint_changes_with_the_training_data_and_not_with_test_stories(tmp_path, monkeypatch):
@@ -53,11 +53,3 @@ def test_the_fingerprint_changes_with_the_training_data_and_not_with_test_storie
     assert rasa_project.fingerprint() == before
     (dialogs / "nlu.yml").write_text("version: '3.1'\nnlu: [changed]\n")
     assert rasa_project.fingerprint() != before
-
-
-def test_the_export_api_is_served_only_when_its_token_is_set(tmp_path):
-    base = {"SAPALAPOR_IDENTITY_KEY": "k" * 32}
-    without = rasa_project.write_credentials(load_settings(environ=base), tmp_path)
-    assert "channels.export_api.ExportApiInput" not in yaml.safe_load(without.read_text())
-    with_token = rasa_project.write_credentials(load_settings(environ={**base, "SAPALAPOR_EXPORT_TOKEN": "t" * 24}), tmp_path)
-    assert "channels.export_api.ExportApiInput" in yaml.safe_load(with_token.read_text())

@@ -93,10 +93,10 @@ def channel_stack(trained_model: Path, runtime: Path, extra_env: Optional[Dict[s
         servers = start_servers(settings, trained_model, runtime, port=port, env=env)
         stack["servers"] = servers
         for channel in ("telegram", "sms", "whatsapp"):  # connectors finish starting after the server
-            wait_until_ready(f"{public_url}/webhooks/{channel}/", servers.processes[-1])
+            wait_until_ready(f"{public_url}/webhooks/{channel}/", servers.gateway)
 
     def kill() -> None:
-        """SIGKILL both servers, as a crash would: nothing in flight gets to finish."""
+        """SIGKILL every server, as a crash would: nothing in flight gets to finish."""
         stack["servers"].stop(kill=True)
 
     stack["kill"], stack["start"] = kill, start
@@ -121,7 +121,7 @@ def _post(url: str, body: bytes, headers: Dict[str, str]) -> int:
 
 
 def tracker(stack, sender: str) -> dict:
-    with urllib.request.urlopen(f"{stack['url']}/conversations/{sender}/tracker", timeout=30) as answer:
+    with urllib.request.urlopen(f"{stack['servers'].rasa_url}/conversations/{sender}/tracker", timeout=30) as answer:
         return json.loads(answer.read().decode("utf-8"))
 
 

@@ -1,0 +1,98 @@
+"""The channel gateway: the public webhook server, in a process of its own.
+
+``python -m channels.gateway --host H --port P --rasa-url http://127.0.0.1:R`` serves every
+connector config.yml turns on (Telegram, SMS, WhatsApp, the export API) under
+``/webhooks/<name>/``, exactly the paths Rasa served them on before, and hands each message to
+the Rasa server over loopback (channels/relay.py).
+
+Why a process of its own: on two cores, channel work in the Rasa process took CPU and event-loop
+time from Rasa's turns, and a provider's HTTP acknowledgement waited behind them (bench/README.md,
+causes 3 and 4). Here a webhook is answered by a loop that does nothing Rasa does, the speech
+worker is this process's child, and the Rasa server listens on loopback only.
+
+``GET /`` answers 200 once every connector has started (recovery of unhandled deliveries,
+webhook registration), 503 before.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Dict, List, Optional
+
+from rasa.core.channels.channel import InputChannel
+from sanic import Sanic, response
+from sanic.request import Request
+
+from bot.settings import Settings, load_settings
+from channels.relay import PATH, RasaRelay, relay_token
+
+log = logging.getLogger(__name__)
+
+# Channel name in config.yml -> the connector's import path.
+CONNECTORS: Dict[str, str] = {
+    "telegram": "channels.telegram.TelegramInput",
+    "sms": "channels.sms.SmsInput",
+    "whatsapp": "channels.whatsapp.WhatsAppInput",
+}
+EXPORT_API = "channels.export_api.ExportApiInput"
+LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s  - %(message)s"
+
+
+def connector_paths(settings: Settings) -> List[str]:
+    """What this gateway serves: the enabled channels, and the export API when it has a token."""
+    paths = [path for name, path in CONNECTORS.items() if settings.channel_enabled(name)]
+    if settings.section("export_api").has("token"):
+        paths.append(EXPORT_API)
+    return paths
+
+
+def _connector(path: str) -> InputChannel:
+    module_name, class_name = path.rsplit(".", 1)
+    module = __import__(module_name, fromlist=[class_name])
+    return getattr(module, class_name).from_credentials({})
+
+
+def build_app(settings: Settings, rasa_url: str, name: str = "sapalapor_channels") -> Sanic:
+    """The gateway's Sanic app; connectors start and stop with it (their own listeners)."""
+    relay = RasaRelay(f"{rasa_url.rstrip('/')}{PATH}", relay_token(settings.identity_key))
+    connectors = [_connector(path) for path in connector_paths(settings)]
+    app = Sanic(name)
+    app.config.KEEP_ALIVE_TIMEOUT = 120  # as Rasa's server: providers reuse their connections
+    for connector in connectors:
+        app.blueprint(connector.blueprint(relay), url_prefix=f"/webhooks/{connector.url_prefix()}")
+
+    @app.route("/", methods=["GET"])
+    async def health(_request: Request):
+        names = [connector.name() for connector in connectors]
+        starting = [connector.name() for connector in connectors
+                    if hasattr(connector, "is_ready") and not connector.is_ready()]
+        if starting:
+            return response.json({"status": "starting", "starting": starting}, status=503)
+        return response.json({"status": "ok", "channels": names})
+
+    @app.listener("after_server_stop")
+    async def close_relay(_app, _loop) -> None:
+        await relay.close()
+
+    return app
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m channels.gateway", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--rasa-url", required=True, help="the Rasa server, e.g. http://127.0.0.1:5006")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT, stream=sys.stdout)
+    settings = load_settings()
+    app = build_app(settings, args.rasa_url)
+    log.info("channel gateway: %s on %s:%d, Rasa at %s",
+             ", ".join(connector_paths(settings)) or "no channels", args.host, args.port, args.rasa_url)
+    app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
