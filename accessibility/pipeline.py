@@ -28,7 +28,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from accessibility import choices
 from accessibility.profiles import Preferences, ProfileStore, defaults_from_settings
@@ -156,6 +156,7 @@ class AccessibilityLayer:
         remember: int = 10_000,
     ) -> None:
         self._settings = settings
+        self._database = database
         self._profiles = ProfileStore(database, defaults_from_settings(settings))
         self._stt = speech_to_text
         self._tts = text_to_speech
@@ -261,25 +262,40 @@ class AccessibilityLayer:
         previous = self._recent.get(key, _NOT_SEEN)
         self._recent.put(key, _Shown(buttons=buttons, messages=messages, can_send_voice=can_send_voice))
         if previous is _NOT_SEEN or previous.buttons != buttons:
-            # Stored only when they change: most turns cost no write. Stored by settle(), which
-            # the channel calls once the replies are out and before it marks the delivery
-            # handled: this process answers the next turn from memory, and the profile's copy
-            # matters only after a restart, so the reply need not wait for the write.
+            # Stored only when they change: most turns cost no write. Stored after the replies
+            # went out, in the transaction that marks the delivery handled (choices_writer): this
+            # process answers the next turn from memory, and the profile's copy matters only
+            # after a restart, so neither the reply nor the database waits for a write of its own.
             self._unsaved[key] = buttons
         return await self._to_outgoing(key, messages, can_send_voice)
 
+    def choices_writer(self, channel: str, identity_hash: str) -> Optional[Callable[[Any], None]]:
+        """A function of a session that stores the choices last shown, or None if they are stored.
+
+        The caller runs it in a transaction it commits anyway (a channel: the one that marks
+        the delivery handled). Taken once: the next call returns None.
+        """
+        key = (channel, identity_hash)
+        if key not in self._unsaved:
+            return None
+        buttons = self._unsaved.pop(key)
+        return lambda session: self._profiles.update_in(session, channel, identity_hash, last_choices=buttons or None)
+
     async def settle(self, channel: str, identity_hash: str) -> None:
-        """Store the choices last shown to this person on their profile, if not stored yet.
+        """Store the choices last shown now, if no caller took them with :meth:`choices_writer`.
 
         A failed write is logged, not raised: the replies are out, the choices are still in
         this process's memory, and only a restart before the next turn would lose them.
         """
-        key = (channel, identity_hash)
-        if key not in self._unsaved:
+        write = self.choices_writer(channel, identity_hash)
+        if write is None:
             return
-        buttons = self._unsaved.pop(key)
+
+        def work() -> None:
+            with self._database.session() as session:
+                write(session)
         try:
-            await asyncio.to_thread(self._profiles.update, channel, identity_hash, last_choices=buttons or None)
+            await asyncio.to_thread(work)
         except Exception:  # noqa: BLE001
             logger.exception("the choices shown on %s could not be stored on the profile", channel)
 

@@ -145,7 +145,7 @@ class ProfileStore:
         """
         cached = self._copies.get((channel, identity_hash))
         if cached is None:
-            with self._database.session() as session:
+            with self._database.reading() as session:
                 return self.load(session, channel, identity_hash)
         return self._defaults if cached is _NO_ROW else cached
 
@@ -171,6 +171,15 @@ class ProfileStore:
     def forget(self, channel: str, identity_hash: str) -> None:
         """Drop the remembered copy: the profile may have been changed by another process."""
         self._copies.forget((channel, identity_hash))
+
+    def update_in(self, session: Any, channel: str, identity_hash: str, **changes: Any) -> None:
+        """Set fields inside the caller's transaction (one it commits anyway).
+
+        The remembered copy is dropped, since this store does not see that commit: the next
+        read, usually the channel's :meth:`load` of the next turn, takes the stored one.
+        """
+        self._copies.forget((channel, identity_hash))
+        ProfileRepository(session).update(channel, identity_hash, defaults=_values(self._defaults), **changes)
 
     def update(self, channel: str, identity_hash: str, *, automatic: bool = False, **changes: Any) -> Preferences:
         """Set the given fields; a new profile starts from the configured defaults.

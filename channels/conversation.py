@@ -94,9 +94,20 @@ class Conversation:
                 return reporter.address if reporter is not None else None
         return await asyncio.to_thread(work)
 
-    async def settle(self, hashed: str) -> None:
-        """Wait for the writes a turn left running while its replies went out (before "handled")."""
-        await self.layer.settle(self.channel, hashed)
+    def finisher(self, hashed: str, then: Optional[Callable[[Any], None]] = None) -> Optional[Callable[[Any], None]]:
+        """What the turn still has to store, for the transaction that marks the delivery handled.
+
+        The choices just shown go to the profile there (see AccessibilityLayer.render), plus
+        ``then``, the channel's own writes; None when there is nothing to store.
+        """
+        choices = self.layer.choices_writer(self.channel, hashed)
+        if choices is None or then is None:
+            return choices or then
+
+        def both(session) -> None:
+            choices(session)
+            then(session)
+        return both
 
     async def turn(self, hashed: str, *, text: Optional[str] = None, audio: Optional[bytes] = None,
                    audio_mime: Optional[str] = None, metadata: Optional[Dict[str, Any]] = None,

@@ -22,13 +22,13 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import aiohttp
-import requests
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -95,29 +95,47 @@ class ProviderBusy(Exception):
         self.retry_after = retry_after
 
 
-class RoutedHttpClient(TwilioHttpClient):
-    """Sends the library's requests to ``api_base_url`` and surfaces 429/5xx with Retry-After.
+class RoutedHttpClient(AsyncHttpClient):
+    """The Twilio library's HTTP client: asynchronous, aimed at ``api_base_url``, 429/5xx raised.
 
+    Asynchronous (the library's ``*_async`` calls) on one keep-alive aiohttp session, so a reply
+    costs no worker thread and no new connection: the library's own synchronous client (requests,
+    in a thread) cost several times the CPU per message in the channel gateway (bench/README.md).
     The library builds ``https://api.twilio.com/...`` itself; rewriting scheme and host here
     covers every Twilio domain at once. Its exceptions drop response headers, so throttling
     is raised before the library sees the response.
     """
 
     def __init__(self, api_base_url: str, timeout: float = 15.0) -> None:
-        super().__init__(timeout=timeout)
+        super().__init__(logging.getLogger("twilio.http_client"), True, timeout)
         self._base = urlsplit(api_base_url.rstrip("/"))
+        self._session: Optional[aiohttp.ClientSession] = None
 
-    def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
-                allow_redirects=False):
+    async def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
+                      allow_redirects=False) -> TwilioResponse:
         parts = urlsplit(url)
         if parts.hostname and parts.hostname.endswith("twilio.com"):
             url = urlunsplit((self._base.scheme, self._base.netloc, self._base.path + parts.path,
                               parts.query, parts.fragment))
-        answer = super().request(method, url, params=params, data=data, headers=headers, auth=auth,
-                                 timeout=timeout, allow_redirects=allow_redirects)
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise ProviderBusy(answer.status_code, _retry_after((answer.headers or {}).get("Retry-After")))
-        return answer
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+        seconds = timeout or self.timeout
+        # Repeated keys (MediaUrl) as Twilio expects them; form values are text.
+        form = [(key, str(item)) for key, value in (data or {}).items()
+                for item in (value if isinstance(value, (list, tuple)) else [value])] if data else None
+        async with self._session.request(
+                method.upper(), url, params=params, data=form, headers=headers,
+                auth=aiohttp.BasicAuth(*auth) if auth else None, allow_redirects=allow_redirects,
+                timeout=aiohttp.ClientTimeout(total=seconds, sock_connect=min(seconds, 10.0))) as answer:
+            text = await answer.text()
+            if answer.status == 429 or answer.status >= 500:
+                raise ProviderBusy(answer.status, _retry_after(answer.headers.get("Retry-After")))
+            return TwilioResponse(answer.status, text, dict(answer.headers))
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:
@@ -131,9 +149,9 @@ def classify(error: BaseException) -> Optional[Retry]:
     """Retry connection failures, 5xx and 429; never a read timeout (it may have been sent)."""
     if isinstance(error, ProviderBusy):
         return Retry(f"HTTP {error.status}", error.retry_after)
-    if isinstance(error, requests.exceptions.ReadTimeout):
-        return None
-    if isinstance(error, requests.exceptions.ConnectionError):  # includes ConnectTimeout
+    if isinstance(error, aiohttp.ServerTimeoutError) and str(error).startswith("Connection timeout"):
+        return Retry("connect timeout")
+    if isinstance(error, aiohttp.ClientConnectorError):  # refused, unreachable: nothing was sent
         return Retry("connection failed")
     if isinstance(error, TwilioRestException) and (error.status == 429 or error.status >= 500):
         return Retry(f"HTTP {error.status}")
@@ -269,7 +287,7 @@ class TwilioGateway:
             arguments["status_callback"] = self.status_callback
         try:
             message = await send_with_retry(
-                lambda: asyncio.to_thread(self.client.messages.create, **arguments),
+                lambda: self.client.messages.create_async(**arguments),
                 classify, self.policy, what=f"{self.kind.name} message")
         except TwilioRestException as error:
             if error.code == OPTED_OUT:
@@ -428,14 +446,10 @@ class TwilioHandler:
         replies = await self.conversation.turn(hashed, text=text, audio=audio, audio_mime=audio_mime,
                                                metadata=metadata, can_send_voice=self.kind.can_send_voice)
         replies = merge_texts(replies, lambda joined: len(reply_texts(self.kind, joined)) == 1)
-        try:
-            result = await self.gateway.deliver(hashed, inbound.address, replies, in_reply=True, log_later=True)
-        finally:
-            await self.conversation.settle(hashed)
-        if not result.unlogged:
-            return None
+        result = await self.gateway.deliver(hashed, inbound.address, replies, in_reply=True, log_later=True)
         # Logged in the transaction that marks the delivery handled (see channels.intake).
-        return lambda session: self.gateway.log_sent(session, hashed, result.unlogged)
+        return self.conversation.finisher(hashed, (lambda session: self.gateway.log_sent(
+            session, hashed, result.unlogged)) if result.unlogged else None)
 
     async def _download(self, url: str) -> Optional[bytes]:
         """Twilio media needs the account credentials (HTTP basic auth); it may redirect."""
@@ -611,6 +625,7 @@ class TwilioInput(ConnectorLifecycle, InputChannel):
 
     async def stop(self) -> None:
         await self._stop_background()
+        await self.client.http_client.close()
 
     async def _notify(self, address: str, text: str, last_inbound_at) -> str:
         hashed = identity_hash(self.runtime.settings.identity_key, self.kind.name, self.kind.user_id(address))

@@ -31,6 +31,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK_KEY = zlib.crc32(b"sapalapor-migrations")
 # SQLite waits this long for another writer before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Execution option marking the connections of Database.reading().
+_READ_ONLY = "sapalapor_read_only"
 
 
 def _sqlite_file(url: URL) -> Optional[Path]:
@@ -63,7 +65,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front, so the busy timeout applies. A DEFERRED
         # transaction that reads and then writes fails at once with SQLITE_BUSY when another
         # connection wrote in between; waiting is what we want for short transactions.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Database.reading() never writes: its snapshot needs no lock at all in WAL mode.
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -137,6 +141,31 @@ class Database:
                 session.rollback()
                 raise
             finally:
+                session.close()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: it neither waits for nor holds up a writer.
+
+        On SQLite a plain session takes the database's one write lock for its whole
+        transaction (see ``_on_begin``); a read of a turn's hot path (a profile) need not queue
+        behind the inbound log's writes. Anything written here is rolled back.
+        """
+        if self.sqlite_path is None:  # PostgreSQL readers never wait; in-memory SQLite is one connection
+            session = self._sessions()
+            try:
+                yield session
+            finally:
+                session.rollback()
+                session.close()
+            return
+        with self.engine.connect() as connection:
+            connection.execution_options(**{_READ_ONLY: True})
+            session = Session(bind=connection, future=True, expire_on_commit=False)
+            try:
+                yield session
+            finally:
+                session.rollback()
                 session.close()
 
     def alembic_config(self) -> Config:

@@ -157,22 +157,35 @@ async def test_a_numbered_answer_still_picks_the_choice_after_a_restart(settings
 
     before = AccessibilityLayer(settings, database)
     await show_menu(before)
-    await before.settle("telegram", USER)  # what a channel does before marking the delivery handled
+    await before.settle("telegram", USER)  # as the next turn would, had no channel stored them
     restarted = AccessibilityLayer(settings, database)
     for_rasa, _ = await restarted.prepare(said("2"))
     assert for_rasa.text == MENU[1]["payload"]
 
 
-async def test_the_choices_shown_are_stored_while_the_replies_go_out_not_before(settings, database):
+async def test_the_choices_shown_are_stored_by_the_transaction_the_channel_commits_after_sending(settings, database):
     from accessibility.pipeline import AccessibilityLayer
     from accessibility.profiles import ProfileStore
 
     layer = AccessibilityLayer(settings, database)
     await show_menu(layer)
-    assert ProfileStore(database).get("telegram", USER).last_choices is None  # not before the replies are out
-    await layer.settle("telegram", USER)
+    assert ProfileStore(database).get("telegram", USER).last_choices is None  # the reply did not wait
+    write = layer.choices_writer("telegram", USER)
+    assert layer.choices_writer("telegram", USER) is None  # taken once
+    with database.session() as session:
+        write(session)
     assert ProfileStore(database).get("telegram", USER).last_choices == MENU
     assert (await layer.prepare(said("2")))[0].text == MENU[1]["payload"]
+
+
+async def test_choices_no_channel_stored_are_stored_before_the_next_turn_reads_them(settings, database):
+    from accessibility.pipeline import AccessibilityLayer
+    from accessibility.profiles import ProfileStore
+
+    layer = AccessibilityLayer(settings, database)
+    await show_menu(layer)
+    await layer.prepare(said("halo"))
+    assert ProfileStore(database).get("telegram", USER).last_choices == MENU
 
 
 async def test_choices_are_forgotten_once_a_turn_shows_none(settings, database):

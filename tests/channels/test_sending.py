@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import httpx
 import pytest
-import requests
+from aiohttp.client_reqrep import ConnectionKey
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from twilio.base.exceptions import TwilioRestException
 
@@ -33,9 +36,12 @@ def test_telegram_retries_only_what_cannot_have_been_delivered(error, retried):
 @pytest.mark.parametrize("error, retried", [
     (twilio_gateway.ProviderBusy(429, 2.0), True),
     (twilio_gateway.ProviderBusy(503, None), True),
-    (requests.exceptions.ConnectionError("refused"), True),
-    (requests.exceptions.ConnectTimeout("connect"), True),
-    (requests.exceptions.ReadTimeout("read"), False),
+    (aiohttp.ClientConnectorError(ConnectionKey("api.twilio.com", 443, True, None, None, None, None),
+                                  ConnectionRefusedError(111, "refused")), True),
+    (aiohttp.ServerTimeoutError("Connection timeout to host https://api.twilio.com"), True),
+    (aiohttp.ServerTimeoutError("Timeout on reading data from socket"), False),
+    (asyncio.TimeoutError(), False),
+    (aiohttp.ServerDisconnectedError(), False),
     (TwilioRestException(400, "uri", "unsubscribed", code=21610), False),
     (TwilioRestException(500, "uri", "server error"), True),
 ])

@@ -80,6 +80,20 @@ async def test_a_quick_text_turn_on_telegram_commits_four_transactions_and_shows
     assert count(telegram_runtime, InboundDelivery, InboundDelivery.state == "handled") == 2
 
 
+async def test_choices_a_turn_shows_are_stored_with_the_handled_mark_not_in_a_transaction_of_their_own(
+        telegram, telegram_runtime, fake_telegram):
+    await send_text(telegram, 800011, "halo")
+
+    with transactions(telegram_runtime.database) as seen:
+        await send_text(telegram, 800012, "menu")
+
+    assert len(seen) == 4
+    hashed = telegram.connector.conversation.identity(str(CHAT))
+    with telegram_runtime.database.session() as session:
+        stored = ProfileRepository(session).values("telegram", hashed)
+    assert [choice["title"] for choice in stored["last_choices"]] == ["Pengaduan", "Aspirasi", "Minta informasi"]
+
+
 async def test_a_slow_text_turn_shows_typing_before_the_reply(telegram, fake_telegram, monkeypatch):
     monkeypatch.setattr(telegram_module, "TYPING_AFTER", 0.05)
     telegram.rasa.hold.clear()

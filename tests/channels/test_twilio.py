@@ -366,6 +366,7 @@ async def test_send_that_timed_out_after_leaving_is_not_retried(runtime, fake_tw
         result = await gateway.deliver(hashed("sms"), PHONE, [Outgoing(text="Halo")])
     finally:
         release.set()
+        await client.http_client.close()
         await runner.cleanup()
 
     assert result.outcome == "failed"

@@ -133,3 +133,41 @@ def test_in_memory_database_is_one_database_for_every_thread():
     thread.join()
     assert seen == [[]]
     database.dispose()
+
+
+def test_a_read_neither_waits_for_a_writer_nor_sees_its_uncommitted_rows(tmp_path):
+    import threading
+
+    database = Database(f"sqlite:///{tmp_path / 'reads.db'}")
+    try:
+        database.migrate()
+        writing, release = threading.Event(), threading.Event()
+
+        def writer() -> None:
+            with database.session() as session:
+                session.add(Reporter(channel="sms", identity_hash="a" * 64))
+                session.flush()  # holds SQLite's write lock (and this process's) from here
+                writing.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert writing.wait(10)
+        try:
+            with database.reading() as session:  # would wait 5 s for the lock as a plain session
+                assert session.execute(select(Reporter.identity_hash)).scalars().all() == []
+        finally:
+            release.set()
+            thread.join(10)
+        with database.reading() as session:
+            assert session.execute(select(Reporter.identity_hash)).scalars().all() == ["a" * 64]
+    finally:
+        database.dispose()
+
+
+def test_what_a_read_session_writes_is_rolled_back(database):
+    with database.reading() as session:
+        session.add(Reporter(channel="sms", identity_hash="b" * 64))
+        session.flush()
+    with database.session() as session:
+        assert session.execute(select(Reporter.identity_hash).where(Reporter.identity_hash == "b" * 64)).first() is None
