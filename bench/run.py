@@ -571,7 +571,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if wanted(args, "startup"):
             print("==> Start-up: `python -m bot run --no-chat` until ready", flush=True)
             measure_startup(bench)
-        print("==> Starting the stack: action server + Rasa server (channels: "
+        print("==> Starting the stack: action server, Rasa server, channel gateway (channels: "
               f"{', '.join(bench.channels) or 'REST only'}) and the `rasa init` assistant", flush=True)
         start_stack(bench)
         bench.results["command_to_ready_seconds"] = time.time() - command_started
