@@ -156,7 +156,6 @@ class AccessibilityLayer:
         remember: int = 10_000,
     ) -> None:
         self._settings = settings
-        self._database = database
         self._profiles = ProfileStore(database, defaults_from_settings(settings))
         self._stt = speech_to_text
         self._tts = text_to_speech
@@ -275,10 +274,9 @@ class AccessibilityLayer:
         The caller runs it in a transaction it commits anyway (a channel: the one that marks
         the delivery handled). Taken once: the next call returns None.
         """
-        key = (channel, identity_hash)
-        if key not in self._unsaved:
+        buttons = self._unsaved.pop((channel, identity_hash), _NOT_SEEN)
+        if buttons is _NOT_SEEN:
             return None
-        buttons = self._unsaved.pop(key)
         return lambda session: self._profiles.update_in(session, channel, identity_hash, last_choices=buttons or None)
 
     async def settle(self, channel: str, identity_hash: str) -> None:
@@ -287,15 +285,11 @@ class AccessibilityLayer:
         A failed write is logged, not raised: the replies are out, the choices are still in
         this process's memory, and only a restart before the next turn would lose them.
         """
-        write = self.choices_writer(channel, identity_hash)
-        if write is None:
+        buttons = self._unsaved.pop((channel, identity_hash), _NOT_SEEN)
+        if buttons is _NOT_SEEN:
             return
-
-        def work() -> None:
-            with self._database.session() as session:
-                write(session)
         try:
-            await asyncio.to_thread(work)
+            await asyncio.to_thread(self._profiles.update, channel, identity_hash, last_choices=buttons or None)
         except Exception:  # noqa: BLE001
             logger.exception("the choices shown on %s could not be stored on the profile", channel)
 

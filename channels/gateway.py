@@ -22,6 +22,7 @@ import sys
 from typing import Dict, List, Optional
 
 from rasa.core.channels.channel import InputChannel
+from rasa.shared.utils.common import class_from_module_path
 from sanic import Sanic, response
 from sanic.request import Request
 
@@ -49,9 +50,8 @@ def connector_paths(settings: Settings) -> List[str]:
 
 
 def _connector(path: str) -> InputChannel:
-    module_name, class_name = path.rsplit(".", 1)
-    module = __import__(module_name, fromlist=[class_name])
-    return getattr(module, class_name).from_credentials({})
+    """Built as Rasa builds a connector named in credentials.yml."""
+    return class_from_module_path(path).from_credentials({})
 
 
 def build_app(settings: Settings, rasa_url: str, name: str = "sapalapor_channels") -> Sanic:

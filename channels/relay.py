@@ -149,11 +149,8 @@ class RasaRelay:
     async def __call__(self, message: UserMessage) -> None:
         payload = {"sender": message.sender_id, "text": message.text or "",
                    "input_channel": message.input_channel, "metadata": message.metadata or {}}
-        replies = await self._post(payload)
-        collected = getattr(message.output_channel, "messages", None)
-        if collected is None:
-            raise RelayError("the relay needs a collecting output channel")
-        collected.extend(replies)
+        # The connectors always pass a CollectingOutputChannel (channels/collector.py).
+        message.output_channel.messages.extend(await self._post(payload))
 
     async def _post(self, payload: Dict[str, Any]) -> list:
         deadline = time.monotonic() + self.wait_for_rasa

@@ -13,8 +13,18 @@ import logging
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Optional, TypeVar
 
+import aiohttp
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def connect_timed_out(error: BaseException) -> bool:
+    """aiohttp's timeout while opening the connection: the request never left, so it is safe to retry.
+
+    aiohttp raises the same ServerTimeoutError for a read timeout; only its message tells them apart.
+    """
+    return isinstance(error, aiohttp.ServerTimeoutError) and str(error).startswith("Connection timeout")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from channels.sending import connect_timed_out
+
 # PTB's HTTPXRequest defaults.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
@@ -83,11 +85,9 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(method, url, data=body, timeout=timeout,
                                              headers={"User-Agent": self.USER_AGENT}) as answer:
                 return answer.status, await answer.read()
-        except aiohttp.ServerTimeoutError as error:
-            if str(error).startswith("Connection timeout"):
+        except asyncio.TimeoutError as error:  # aiohttp's ServerTimeoutError is one too
+            if connect_timed_out(error):
                 raise TimedOut("Connect timeout: the request was not sent") from ConnectTimeout(str(error))
-            raise TimedOut from error
-        except asyncio.TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientConnectorError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error.os_error}") from error

@@ -40,7 +40,7 @@ from channels.intake import Finisher, Intake
 from channels.notifications import NotificationLoop
 from channels.output import SendsOutgoing, merge_texts
 from channels.runtime import Runtime, load_runtime
-from channels.sending import Retry, RetryPolicy, send_with_retry
+from channels.sending import Retry, RetryPolicy, connect_timed_out, send_with_retry
 from channels.text_split import split_text
 from channels.typed import typed
 from storage.identity import identity_hash, mask_address, parse_sender_id
@@ -149,7 +149,7 @@ def classify(error: BaseException) -> Optional[Retry]:
     """Retry connection failures, 5xx and 429; never a read timeout (it may have been sent)."""
     if isinstance(error, ProviderBusy):
         return Retry(f"HTTP {error.status}", error.retry_after)
-    if isinstance(error, aiohttp.ServerTimeoutError) and str(error).startswith("Connection timeout"):
+    if connect_timed_out(error):
         return Retry("connect timeout")
     if isinstance(error, aiohttp.ClientConnectorError):  # refused, unreachable: nothing was sent
         return Retry("connection failed")

@@ -151,17 +151,12 @@ class Database:
         transaction (see ``_on_begin``); a read of a turn's hot path (a profile) need not queue
         behind the inbound log's writes. Anything written here is rolled back.
         """
-        if self.sqlite_path is None:  # PostgreSQL readers never wait; in-memory SQLite is one connection
-            session = self._sessions()
-            try:
-                yield session
-            finally:
-                session.rollback()
-                session.close()
-            return
-        with self.engine.connect() as connection:
-            connection.execution_options(**{_READ_ONLY: True})
-            session = Session(bind=connection, future=True, expire_on_commit=False)
+        with contextlib.ExitStack() as stack:
+            bind = self.engine  # PostgreSQL readers never wait; in-memory SQLite is one connection
+            if self.sqlite_path is not None:
+                bind = stack.enter_context(self.engine.connect())
+                bind.execution_options(**{_READ_ONLY: True})
+            session = Session(bind=bind, future=True, expire_on_commit=False)
             try:
                 yield session
             finally:

@@ -4,6 +4,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
 from bot import rasa_patches
+from tests.support.http import loopback_route
 
 
 VALIDATE = rasa_patches.make_validate_action_result(RemoteAction._validate_action_result)
@@ -102,23 +103,16 @@ async def test_action_calls_reuse_one_connection_and_close_with_the_server():
         connections.add(request.transport.get_extra_info("peername"))
         return web.json_response({"events": [], "responses": []})
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
     original = EndpointConfig.session
     EndpointConfig.session = rasa_patches.shared_session
     try:
-        for _ in range(3):
-            assert await endpoint.request(json={"next_action": "action_greet"}) == {"events": [], "responses": []}
-        session = (await endpoint.session().__aenter__())
-        await rasa_patches.close_shared_sessions()
+        async with loopback_route("POST", "/webhook", webhook) as base:
+            endpoint = EndpointConfig(url=f"{base}/webhook")
+            for _ in range(3):
+                assert await endpoint.request(json={"next_action": "action_greet"}) == {"events": [], "responses": []}
+            session = (await endpoint.session().__aenter__())
+            await rasa_patches.close_shared_sessions()
     finally:
         EndpointConfig.session = original
-        await runner.cleanup()
     assert len(connections) == 1
     assert session.closed

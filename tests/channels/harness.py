@@ -127,6 +127,16 @@ class Mounted:
                 return answer.status, await answer.read(), answer.headers.get("Content-Type")
 
 
+@contextlib.asynccontextmanager
+async def mounted_with_recording(connector, port: Optional[int] = None):
+    """``connector`` served with a :class:`RecordingRasa` (``server.rasa``), in Sanic's test mode."""
+    rasa = RecordingRasa()
+    with sanic_test_mode():
+        async with Mounted(connector, rasa, port=port) as server:
+            server.rasa = rasa
+            yield server
+
+
 def free_port() -> int:
     import socket
 

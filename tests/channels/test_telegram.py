@@ -12,7 +12,7 @@ from channels.telegram import TelegramInput
 from storage.identity import identity_hash
 from storage.models import Attachment, InboundDelivery, Reporter
 from tests.channels.fakes.telegram_api import fixture, update
-from tests.channels.harness import IDENTITY_KEY, TELEGRAM_TOKEN, Mounted, RecordingRasa, channel_environ, sanic_test_mode, settings_for
+from tests.channels.harness import IDENTITY_KEY, TELEGRAM_TOKEN, Mounted, RecordingRasa, channel_environ, mounted_with_recording, sanic_test_mode, settings_for
 
 TOKEN = TELEGRAM_TOKEN
 SECRET = "webhook-secret_0123456789"
@@ -36,11 +36,8 @@ def runtime(tmp_path, fake_telegram):
 
 @pytest.fixture
 async def mounted(runtime):
-    rasa = RecordingRasa()
-    with sanic_test_mode():
-        async with Mounted(TelegramInput(runtime), rasa) as server:
-            server.rasa = rasa
-            yield server
+    async with mounted_with_recording(TelegramInput(runtime)) as server:
+        yield server
 
 
 def count(runtime, model, *where) -> int:

@@ -9,6 +9,7 @@ from channels.telegram import classify
 from channels.telegram_http import AiohttpRequest
 from tests.channels.fakes.telegram_api import FakeTelegram
 from tests.channels.harness import TELEGRAM_TOKEN, free_port
+from tests.support.http import loopback_route
 
 
 async def test_bot_api_calls_and_uploads_reach_telegram_through_aiohttp():
@@ -43,19 +44,13 @@ async def test_an_answer_that_does_not_come_is_a_timeout_that_is_not_retried():
         await release.wait()
         return web.Response(text="{}")
 
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", silent)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        with pytest.raises(TimedOut) as raised:
-            await request.do_request(f"http://127.0.0.1:{port}/bot1:a/sendMessage", "POST", read_timeout=0.3)
-    finally:
-        release.set()
-        await request.shutdown()
-        await runner.cleanup()
+    async with loopback_route("POST", "/{tail:.*}", silent) as base:
+        request = AiohttpRequest()
+        await request.initialize()
+        try:
+            with pytest.raises(TimedOut) as raised:
+                await request.do_request(f"{base}/bot1:a/sendMessage", "POST", read_timeout=0.3)
+        finally:
+            release.set()
+            await request.shutdown()
     assert classify(raised.value) is None  # the message may have been sent: never twice

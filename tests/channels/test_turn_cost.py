@@ -17,7 +17,7 @@ from storage.repositories import OutboundLog, ProfileRepository
 from tests.channels.fakes.telegram_api import update
 from tests.channels.fakes.twilio_api import fixture as twilio_fixture, sign
 from tests.channels.harness import (TELEGRAM_TOKEN, TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN, Mounted, RecordingRasa, channel_environ,
-                                    free_port, sanic_test_mode, settings_for)
+                                    free_port, mounted_with_recording, sanic_test_mode, settings_for)
 from tests.support.sql import transactions
 
 TOKEN = TELEGRAM_TOKEN
@@ -51,11 +51,8 @@ def telegram_runtime(tmp_path, fake_telegram):
 
 @pytest.fixture
 async def telegram(telegram_runtime):
-    rasa = RecordingRasa()
-    with sanic_test_mode():
-        async with Mounted(TelegramInput(telegram_runtime), rasa) as server:
-            server.rasa = rasa
-            yield server
+    async with mounted_with_recording(TelegramInput(telegram_runtime)) as server:
+        yield server
 
 
 async def send_text(server, update_id: int, text: str) -> None:

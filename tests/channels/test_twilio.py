@@ -17,6 +17,7 @@ from storage.identity import identity_hash
 from storage.models import (Attachment, DeliveryStatusEvent, InboundDelivery, MediaLink, OutboundMessage, Reporter,
                             utcnow)
 from tests.channels.fakes.twilio_api import FakeTwilio, fixture, sign
+from tests.support.http import loopback_route
 from tests.channels.harness import (IDENTITY_KEY, TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN, Mounted, RecordingRasa, channel_environ, free_port, sanic_test_mode,
                                     settings_for)
 
@@ -351,23 +352,16 @@ async def test_send_that_timed_out_after_leaving_is_not_retried(runtime, fake_tw
         attempts.append(await request.post())
         await release.wait()  # answers only after the client has given up
         return web.json_response({}, status=201)
-    app = web.Application()
-    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
     from twilio.rest import Client
 
-    client = Client(ACCOUNT, AUTH_TOKEN, http_client=RoutedHttpClient(base, timeout=0.5))
-    gateway = TwilioGateway(twilio_gateway.SMS, runtime, client, "+6281100001708")
-    try:
-        result = await gateway.deliver(hashed("sms"), PHONE, [Outgoing(text="Halo")])
-    finally:
-        release.set()
-        await client.http_client.close()
-        await runner.cleanup()
+    async with loopback_route("POST", "/2010-04-01/Accounts/{sid}/Messages.json", slow) as base:
+        client = Client(ACCOUNT, AUTH_TOKEN, http_client=RoutedHttpClient(base, timeout=0.5))
+        gateway = TwilioGateway(twilio_gateway.SMS, runtime, client, "+6281100001708")
+        try:
+            result = await gateway.deliver(hashed("sms"), PHONE, [Outgoing(text="Halo")])
+        finally:
+            release.set()
+            await client.http_client.close()
 
     assert result.outcome == "failed"
     assert len(attempts) == 1
