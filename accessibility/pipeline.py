@@ -83,6 +83,11 @@ NOTHING_HEARD = (
     "Maaf, suara Anda tidak terdengar jelas. "
     "Silakan kirim pesan suara lagi, atau ketik pesan Anda."
 )
+# A decode that looped ("7773333...") is never an answer: the question is asked again.
+UNCLEAR = {
+    "regular": "Maaf, suara kurang jelas. Mohon ulangi jawaban Anda, atau ketik saja.",
+    "simple": "Maaf, suara kurang jelas. Tolong ulangi, atau ketik.",
+}
 
 
 def command_of(text: Optional[str]) -> Optional[str]:
@@ -108,6 +113,7 @@ class _Shown:
     buttons: list = field(default_factory=list)
     messages: list = field(default_factory=list)
     can_send_voice: bool = False
+    expects: Optional[str] = None  # the answer kind the last question declared (bot reply "expects")
 
 
 _NOT_SEEN = object()
@@ -160,6 +166,8 @@ class AccessibilityLayer:
         self._stt = speech_to_text
         self._tts = text_to_speech
         self._recent = _Recent(remember)
+        # A spoken pick below this confidence goes to Rasa as words, to be read back.
+        self._confirm_below = settings.section("accessibility.speech_to_text").get("confirm_below", 0.25, kind=float)
         self._build_lock = threading.Lock()
         # Choices shown and not yet stored on the profile (see render and settle).
         self._unsaved: dict = {}
@@ -174,11 +182,15 @@ class AccessibilityLayer:
         metadata["stt_confidence"] = None
         text = incoming.text
 
+        shown = self._recent.get(key, _NOT_SEEN)
+        transcript = None
         if incoming.audio is not None:
             from accessibility.speech_to_text import AudioRejected, rejection_message
 
+            expects, titles = await self._expected(incoming, shown)
             try:
-                transcript = await self.speech_to_text().transcribe(incoming.audio, incoming.audio_mime)
+                transcript = await self.speech_to_text().transcribe(
+                    incoming.audio, incoming.audio_mime, expects=expects, titles=titles)
             except AudioRejected as rejected:
                 logger.info(
                     "voice note from %s not transcribed: %s", incoming.channel, rejected.reason
@@ -192,10 +204,20 @@ class AccessibilityLayer:
                     transcript = None
                 else:
                     return None, await self._own_reply(key, NOTHING_HEARD)
+            if transcript is not None and transcript.looping:
+                logger.info("voice note from %s decoded as a loop; the question is asked again", incoming.channel)
+                await self._voice_note_received(incoming)
+                profile = await self._profile(incoming.channel, incoming.identity_hash)
+                unclear = UNCLEAR["simple" if profile.simple_language else "regular"]
+                return None, await self._own_reply(key, unclear, repeat_last=True)
             if transcript is not None:
                 text = transcript.text.strip()
                 metadata["input_mode"] = "voice"
                 metadata["stt_confidence"] = round(transcript.confidence, 3)
+                if transcript.expects:
+                    metadata["stt_expects"] = transcript.expects
+                if transcript.answer is not None:
+                    metadata["stt_answer"] = transcript.answer
                 await self._voice_note_received(incoming)
 
         command = command_of(text)
@@ -215,13 +237,55 @@ class AccessibilityLayer:
 
         profile = await self._profile(incoming.channel, incoming.identity_hash)
         metadata["profile"] = profile.as_metadata()
-        shown = self._recent.get(key, _NOT_SEEN)
         # After a restart the memory is empty: the choices stored on the profile still count.
         buttons = (profile.last_choices or []) if shown is _NOT_SEEN else shown.buttons
+        if transcript is not None and transcript.answer is not None:
+            return ForRasa(self._spoken_answer(transcript, buttons, metadata), metadata), []
+        if transcript is not None and transcript.expects == "yes_no" and not buttons:
+            # A yes/no question takes no number heard out of nothing: the text goes on as said.
+            return ForRasa(text or "", metadata), []
         chosen = choices.select(text, buttons)
         if chosen is not None:
             return ForRasa(choices.payload_of(chosen), metadata), []
         return ForRasa(text or "", metadata), []
+
+    async def _expected(self, incoming: Incoming, shown: Any) -> tuple[Optional[str], list[str]]:
+        """What the last question shown to this user expects, and the titles of its buttons.
+
+        Kept in memory with the buttons; after a restart only the stored buttons are known,
+        and a menu of them is a choice.
+        """
+        if shown is _NOT_SEEN:
+            profile = await self._profile(incoming.channel, incoming.identity_hash)
+            buttons, expects = profile.last_choices or [], None
+        else:
+            buttons, expects = shown.buttons, shown.expects
+        titles = [str(button.get("title", "")) for button in buttons]
+        return expects or ("choice" if titles else None), titles
+
+    def _spoken_answer(self, transcript: Any, buttons: list, metadata: dict) -> str:
+        """What Rasa receives for a recognised expected answer.
+
+        A confident pick of a button is its payload; an unsure one (calibrated confidence below
+        ``confirm_below``) is the button's title as words, flagged ``stt_read_back``, so the
+        dialogue reads it back before keeping it (bot/actions/read_back.py reads back an
+        answer that is not a payload below ``confirm_below``).
+        "ya" / "tidak" pick the button whose title starts so, when there is one; otherwise
+        they go on as the words. A "tidak" never picks a numbered option by its sound.
+        """
+        from accessibility import speech_answers
+
+        index = speech_answers.option_index(transcript.answer)
+        if index is None and transcript.answer in (speech_answers.YES, speech_answers.NO):
+            index = next((position for position, button in enumerate(buttons)
+                          if speech_answers.yes_no_of(str(button.get("title", ""))) == transcript.answer), None)
+        if index is None or index >= len(buttons):
+            return transcript.text
+        button = buttons[index]
+        if transcript.confidence >= self._confirm_below:
+            return choices.payload_of(button)
+        metadata["stt_read_back"] = True
+        return str(button.get("title") or transcript.text)
 
     async def _voice_note_received(self, incoming: Incoming) -> None:
         """Someone who speaks to us is answered by voice until they say otherwise (/teks).
@@ -255,11 +319,14 @@ class AccessibilityLayer:
         key = (channel, identity_hash)
         messages = [message for message in bot_messages if _has_content(message)]
         buttons: list = []
-        for message in messages:
+        expects: Optional[str] = None
+        for message in bot_messages:
             if message.get("buttons"):
                 buttons = list(message["buttons"])
+            expects = _expects_of(message) or expects
         previous = self._recent.get(key, _NOT_SEEN)
-        self._recent.put(key, _Shown(buttons=buttons, messages=messages, can_send_voice=can_send_voice))
+        self._recent.put(key, _Shown(buttons=buttons, messages=messages, can_send_voice=can_send_voice,
+                                     expects=expects))
         if previous is _NOT_SEEN or previous.buttons != buttons:
             # Stored only when they change: most turns cost no write. Stored after the replies
             # went out, in the transaction that marks the delivery handled (choices_writer): this
@@ -375,3 +442,10 @@ def _has_content(message: dict) -> bool:
 def _text_of(message: dict) -> Optional[str]:
     text = message.get("text")
     return str(text) if text is not None else None
+
+
+def _expects_of(message: dict) -> Optional[str]:
+    """The answer kind a bot reply declares: top-level "expects" (or inside "custom")."""
+    custom = message.get("custom")
+    declared = message.get("expects") or (custom.get("expects") if isinstance(custom, dict) else None)
+    return str(declared) if declared else None

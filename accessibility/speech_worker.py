@@ -234,9 +234,9 @@ def serve(connection: Connection, settings: dict) -> None:
         except (EOFError, OSError):
             return  # the server closed the socket: a clean shutdown, or it died
         try:
-            transcript = SpeechToText(**base, **request["options"]).transcribe_sync(request["audio"], request["mime"])
-            reply = {"text": transcript.text, "confidence": transcript.confidence,
-                     "seconds": transcript.seconds, "elapsed": transcript.elapsed}
+            transcript = SpeechToText(**base, **request["options"]).transcribe_sync(
+                request["audio"], request["mime"], expects=request.get("expects"), titles=request.get("titles") or ())
+            reply = transcript.as_dict()
         except AudioRejected as rejected:
             reply = {"rejected": rejected.reason}
         except Exception as error:

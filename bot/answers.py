@@ -21,17 +21,22 @@ _NUMBER_WORDS = {
     "satu": 1, "pertama": 1, "kesatu": 1, "dua": 2, "kedua": 2, "tiga": 3, "ketiga": 3,
     "empat": 4, "keempat": 4, "lima": 5, "kelima": 5, "enam": 6, "keenam": 6,
 }
-_FILLER = {"yang", "nomor", "nomer", "no", "pilihan", "pilih", "aja", "saja", "deh", "dong", "ya", "angka", "ke", "kak", "min", "pak", "bu"}
+_FILLER = {"yang", "nomor", "nomer", "nomom", "nomo", "nomur", "nmr", "no", "pilihan", "pilih", "aja", "saja", "deh",
+           "dong", "ya", "angka", "ke", "kak", "min", "pak", "bu", "itu", "saya", "pilihnya", "jawab", "jawaban"}
 
 _YES = {
     "ya", "iya", "iyaa", "iyah", "y", "yes", "yup", "betul", "benar", "bener", "ok", "oke", "okay",
     "okey", "sip", "siap", "setuju", "kirim", "lanjut", "boleh", "sudah", "udah", "udh", "sdh",
-    "tentu", "mantap", "inggih", "nggih", "enggih", "leres", "muhun", "yoi", "yaa",
+    "tentu", "mantap", "inggih", "nggih", "enggih", "leres", "muhun", "yoi", "yaa", "yap", "yep",
+    "betol", "bener", "benul", "iye", "iyo", "nggeh", "ho'oh", "hooh", "sae", "cocok", "pas",
 }
+# What Whisper writes for a spoken "nomor satu" / "nomor dua" ("nomom satu", "nomer satu").
+_NUMBER_PREFIXES = {"nomor", "nomer", "nomom", "nomo", "nomur", "no", "nmr", "angka", "pilihan"}
 _NO = {
     "tidak", "tdk", "gak", "ga", "gk", "nggak", "ngga", "engga", "enggak", "no", "bukan", "salah",
     "ubah", "ganti", "jangan", "belum", "blm", "tak", "ndak", "mboten", "henteu", "teu", "koreksi",
-    "perbaiki", "edit", "keliru", "lewati", "skip",
+    "perbaiki", "edit", "keliru", "lewati", "skip", "tida", "tidk", "tdak", "kagak", "nope", "ora",
+    "diubah", "ganti", "revisi",
 }
 
 _TYPE_WORDS = (
@@ -44,10 +49,22 @@ _TYPE_INTENTS = {
     "file_aspiration": "aspirasi",
     "request_information": "permintaan_informasi",
 }
-_PRIVACY_WORDS = (
-    ("anonim", ("anonim", "anonym", "anonymous", "anonimus", "tanpa nama", "sembunyikan nama", "rahasiakan nama", "jangan sebut nama")),
-    ("rahasia", ("rahasia", "privat", "pribadi", "tertutup", "confidential", "jangan dipublikasi", "tidak publik")),
-    ("biasa", ("biasa", "umum", "publik", "terbuka", "normal", "bebas")),
+_NAME = r"(?:nama|identitas|nomor|no hp|nomer)"
+_NOT = r"(?:tidak|tdk|gak|ga|gk|nggak|ngga|enggak|jangan|jgn|ndak|tak|tanpa|bukan)"
+# Checked in order; each pattern is matched on whole words. Negations come first, so "tidak
+# usah rahasia" is biasa and "gak usah pakai nama saya" is anonim, not biasa.
+_PRIVACY_PATTERNS = (
+    ("biasa", rf"\b{_NOT} (?:usah |perlu |pakai |mau |harus )*(?:di ?)?(?:rahasia\w*|anonim\w*|sembunyi\w*)"),
+    ("anonim", rf"\b(?:anonim\w*|anonym\w*|anonimus|tanpa {_NAME}|{_NAME} (?:saya |sy |aku )?(?:jangan|jgn|gak usah|ga usah|tidak usah|nggak usah|tidak perlu|gak perlu|ga perlu|disembunyikan|dirahasiakan|dihapus|tidak disebut|jangan disebut|jangan ditulis|jangan dicantumkan)"
+               rf"|{_NOT} (?:usah |perlu |mau |boleh |ingin )*(?:pakai |pake |pakek |sebut |menyebut |tulis |menulis |cantumkan |mencantumkan |tampilkan |menampilkan |ada |catat |mencatat |disebut |ditulis |dicantumkan |dicatat |ketahuan |diketahui )+(?:\w+ )?{_NAME}"
+               rf"|(?:sembunyikan|rahasiakan|samarkan|hapus) (?:\w+ )?{_NAME}|{_NAME} (?:\w+ )?(?:dirahasiakan|disembunyikan|disamarkan)"
+               rf"|(?:tidak|gak|ga|nggak|jangan|tak) (?:mau |ingin )?(?:dikenal|ketahuan|diketahui)"
+               rf"|siapa (?:saya|pelapornya) (?:jangan|tidak usah|gak usah))"),
+    ("rahasia", r"\b(?:rahasia\w*|di ?rahasiakan|privat|pribadi|tertutup|confidential|"
+                r"(?:jangan|tidak|gak|ga|jgn) (?:usah |perlu )?(?:di ?)?(?:publikasi\w*|sebar\w*|umumkan|diumumkan|dipublish|publish|dibuka|terbuka|publik|viral\w*)|"
+                r"tidak publik|takut|khawatir|bahaya|diancam|dimusuhi|balas dendam|cuma petugas|hanya petugas|petugas saja)"),
+    ("biasa", r"\b(?:biasa|biasa aja|biasa saja|umum|publik|terbuka|normal|bebas|boleh (?:di ?)?(?:lihat|baca|publikasi\w*|umum\w*|tahu)|"
+              r"(?:pakai|pake|pakek|sebut|cantumkan|tulis) (?:saja |aja )?{name}|tidak apa|gak apa|ga apa|nggak apa|gpp|ngga papa|gak papa|ga papa|tidak masalah|gak masalah|ga masalah)\b".replace("{name}", _NAME)),
 )
 _FIELD_WORDS = (
     ("report_type", ("jenis", "tipe", "kategori")),
@@ -72,6 +89,13 @@ _STOPWORDS = {
     "admin", "tolong", "mohon", "sangat", "sekali", "banget", "bgt", "parah", "nya", "dong", "deh",
     "sih", "ya", "tuh", "nih", "juga", "sudah", "udah", "lagi", "the", "jadi", "pada", "untuk", "buat",
 }
+# Everyday words that never pick an option by themselves (they occur in labels and in answers).
+_COMMON_WORDS = {
+    "lalu", "dan", "atau", "umum", "bulan", "minggu", "hari", "tahun", "sejak", "dari", "sudah", "udah", "belum",
+    "tidak", "gak", "bukan", "ada", "untuk", "dengan", "pada", "dalam", "lain", "lainnya", "lagi", "baru", "lama",
+    "awal", "akhir", "tengah", "kemarin", "tadi", "sekitar", "kira", "mungkin", "semua", "banyak", "sedikit",
+    "jalan", "masalah", "urusan", "layanan", "pelayanan", "kantor", "dinas", "tempat", "daerah", "warga", "masyarakat",
+}
 # rapidfuzz ratio a typed label must reach to pick that option (one or two typos).
 _LABEL_MATCH = 85
 _DIGITS = re.compile(r"\d[\d\s\-.]*\d")
@@ -84,6 +108,23 @@ def _words(text: Optional[str]) -> list[str]:
 def _phrase_in(text: str, phrases: Iterable[str]) -> bool:
     padded = f" {' '.join(_words(text))} "
     return any(f" {phrase} " in padded for phrase in phrases)
+
+
+def phrase_in(text: Optional[str], phrases: Iterable[str]) -> bool:
+    """Whether ``text`` holds one of ``phrases`` as whole words (never inside a longer word)."""
+    return _phrase_in(text or "", phrases)
+
+
+_PLACE_WORDS = re.compile(
+    r"\b(?:jl|jln|jalan|gang|gg|rt|rw|no|nomor|desa|ds|dusun|dsn|kampung|kp|kel|kelurahan|kec|kecamatan|kab|kabupaten|"
+    r"kota|provinsi|prov|perumahan|perum|komplek|kompleks|blok|pasar|depan|dekat|samping|belakang|sebelah|seberang|"
+    r"pertigaan|perempatan|simpang|nagari|gampong|banjar|lingkungan)\b"
+)
+
+
+def looks_like_place(text: Optional[str]) -> bool:
+    """Whether an answer to "where?" is written like a place (a marker such as "kec", "jl", "dekat")."""
+    return bool(_PLACE_WORDS.search(" ".join(_words(text))))
 
 
 def is_command(text: Optional[str]) -> bool:
@@ -130,6 +171,15 @@ def pick_option(text: Optional[str], labels: Sequence[str]) -> Optional[int]:
     if scores[best] >= _LABEL_MATCH:
         return best
     content = [word for word in _words(text) if word not in _FILLER and len(word) >= 3]
+    # A word picks an option only in a short answer, and only a word that names something:
+    # "sejak awal bulan lalu" once picked "Angkutan umum dan lalu lintas" for "lalu".
+    if len(content) > 3:
+        return None
+    named = [word for word in content if word not in _COMMON_WORDS]
+    if named:
+        content = named
+    elif len(content) > 2:
+        return None
     hits = set()
     for word in content:
         holders = [index for index, label in enumerate(normalised) if word in label.split()]
@@ -151,6 +201,12 @@ def yes_no(text: Optional[str], intent: Optional[str] = None) -> Optional[bool]:
         return False
     if words[0] in _YES or (len(words) <= 3 and any(word in _YES for word in words)):
         return True
+    # "1" / "nomor satu" (or Whisper's "nomom satu") picks the first button: yes; "2": no.
+    # Only with a number prefix or alone: a bare "tiga." heard out of nothing is no answer.
+    if len(words) <= 3:
+        number = choice_number(text)
+        if number in (1, 2) and (len(words) == 1 or words[0] in _NUMBER_PREFIXES):
+            return number == 1
     return None
 
 
@@ -176,10 +232,27 @@ def privacy_from(text: Optional[str], entity: Optional[str] = None) -> Optional[
     picked = _pick(PRIVACY_LEVELS, text)
     if picked:
         return picked
-    for value, phrases in _PRIVACY_WORDS:
-        if _phrase_in(text or "", phrases):
+    said = " ".join(_words(text))
+    for value, pattern in _PRIVACY_PATTERNS:
+        if re.search(pattern, said):
             return value
     return None
+
+
+_PRIVACY_STATED = re.compile(
+    r"\b(?:anonim\w*|anonym\w*|rahasia\w*|dirahasiakan|tanpa (?:nama|identitas)|"
+    r"(?:jangan|jgn|tidak usah|gak usah|ga usah|nggak usah) (?:\w+ ){0,2}(?:nama|identitas) saya|"
+    r"(?:nama|identitas) saya (?:jangan|jgn|dirahasiakan|disembunyikan))\b"
+)
+
+
+def states_privacy(text: Optional[str]) -> bool:
+    """Whether a longer message asks in so many words for privacy ("anonim", "tanpa nama").
+
+    Stricter than :func:`privacy_from`, which reads the answer to the privacy question itself:
+    in a whole story, "takut" or "biasa" say nothing about who may read the report.
+    """
+    return bool(_PRIVACY_STATED.search(" ".join(_words(text)))) and privacy_from(text) in ("anonim", "rahasia")
 
 
 def field_from(text: Optional[str], entity: Optional[str] = None) -> Optional[str]:
@@ -264,29 +337,40 @@ def preference_on(text: Optional[str], entity: object = None) -> bool:
     return not _phrase_in(text or "", _OFF_WORDS)
 
 
-# Words without which a message is not really a control request, whatever the NLU says.
+# Whole words and phrases without which a message is not really a control request, whatever
+# the NLU says. Whole words only: place names hold everyday words ("Sukajadi", "Bantul",
+# "Kota Batu"), and a substring cue once turned those answers into "cancel" and "help".
 _CONTROL_CUES = {
-    "cancel": ("batal", "jadi", "stop", "berhenti", "cancel", "udahan", "sudahi", "hentikan", "gak usah", "ga usah",
-               "nggak usah", "tidak usah"),
-    "ask_help": ("bantu", "tolong", "bingung", "maksud", "gimana", "gmn", "bagaimana", "cara", "help", "jelas", "apa itu",
-                 "ngerti", "paham", "ngapain", "?"),
-    "repeat": ("ulang", "apa tadi", "tadi apa", "lagi", "denger", "dengar", "jelas", "gak kebaca", "ga kebaca"),
+    "cancel": ("batal", "batalkan", "batalin", "dibatalkan", "pembatalan", "cancel", "stop", "berhenti", "udahan",
+               "sudahi", "hentikan", "tidak jadi", "gak jadi", "ga jadi", "nggak jadi", "ngga jadi", "enggak jadi",
+               "tdk jadi", "gk jadi", "teu jadi", "ora sida", "mboten sios", "gak usah lapor", "tidak usah lapor",
+               "ga usah lapor", "nggak usah lapor", "tidak usah dilanjut", "gak usah dilanjut", "keluar"),
+    "ask_help": ("bantuan", "bantu", "tolong", "bingung", "maksudnya", "maksud", "help", "apa itu", "ngerti",
+                 "mengerti", "paham", "ngapain", "gimana ini", "bagaimana ini", "caranya", "contoh", "contohnya"),
+    "repeat": ("ulang", "ulangi", "diulang", "ulangin", "apa tadi", "tadi apa", "sekali lagi", "gak denger",
+               "ga denger", "tidak dengar", "kurang jelas", "gak jelas", "ga jelas", "gak kebaca", "ga kebaca", "lagi dong"),
     "request_human": ("petugas", "orang", "manusia", "operator", "admin", "cs", "telepon", "telpon", "hubungi", "staf",
-                      "pegawai", "agen"),
-    "choose_voice": ("suara", "voice", "audio", "dengar", "teks", "tulisan", "vn", "rekam", "bacakan", "ngomong"),
+                      "staff", "pegawai", "agen", "customer service"),
+    "choose_voice": ("suara", "voice", "audio", "dengar", "dengarkan", "teks", "tulisan", "vn", "rekam", "bacakan",
+                     "ngomong", "lisan", "pesan suara"),
     "choose_simple_language": ("sederhana", "bahasa", "mudah", "simpel", "simple", "gampang", "biasa"),
 }
 # Longer than this, a message is an answer that happens to mention "petugas" or "tolong".
 _CONTROL_MAX_WORDS = 8
 
 
+def control_cue(intent: Optional[str], text: Optional[str]) -> bool:
+    """Whether ``text`` holds, as a whole word or phrase, a word that asks for ``intent``."""
+    return _phrase_in(text or "", _CONTROL_CUES.get(intent or "", ()))
+
+
 def steers_conversation(intent: Optional[str], text: Optional[str], fits_the_question: bool) -> bool:
     """Whether a message filed under a control intent really steers the conversation.
 
     Within a form the NLU sometimes files an answer under a control intent ("anonim" as
-    ask_help, "lupa" as cancel, a street name as ask_help). An answer that fits the question
-    is an answer; otherwise the message must be short and contain a word that asks for that
-    control, or it is taken as the answer.
+    ask_help, "lupa" as cancel, "kelurahan sukajadi, pekanbaru" as cancel). An answer that fits
+    the question is an answer; otherwise the message must be short and hold a whole word or
+    phrase that asks for that control, or it is taken as the answer.
     """
     if intent not in CONTROL_INTENTS:
         return False
@@ -297,4 +381,69 @@ def steers_conversation(intent: Optional[str], text: Optional[str], fits_the_que
         return True
     if len(_words(lowered)) > _CONTROL_MAX_WORDS:
         return False
-    return any(cue in lowered for cue in _CONTROL_CUES.get(intent, ()))
+    return control_cue(intent, lowered)
+
+
+# --- the cancel confirmation ----------------------------------------------------------------
+
+_CANCEL_YES = ("batal", "batalkan", "batalin", "dibatalkan", "hapus", "hapus saja", "cancel", "stop", "berhenti",
+               "udahan", "sudahi", "hentikan", "keluar")
+_CANCEL_CONTINUE = ("lanjut", "lanjutkan", "terus", "teruskan", "tidak jadi", "gak jadi", "ga jadi", "nggak jadi",
+                    "ngga jadi", "enggak jadi", "tdk jadi", "gk jadi", "jangan", "jgn", "eh salah", "salah", "salah pencet",
+                    "salah ketik", "keliru", "tidak", "tdk", "gak", "ga", "gk", "nggak", "ngga", "enggak", "bukan",
+                    "belum", "tunggu", "sebentar", "eh", "lanjutkan saja", "kembali", "balik")
+
+
+def cancel_decision(text: Optional[str], intent: Optional[str] = None) -> Optional[bool]:
+    """The answer to "cancel this report?": True only for a clear yes, False to go on, else None.
+
+    A report in progress is lost only on a clear yes ("ya", "iya batalkan", "1"): "jangan",
+    "tidak jadi", "lanjut", "eh salah" continue, and so does anything else (the caller then
+    tries the message as the answer to the question that was pending).
+    """
+    if intent == "affirm" and is_command(text):
+        return True
+    if intent == "deny" and is_command(text):
+        return False
+    words = _words(text)
+    if not words:
+        return None
+    said = " ".join(words)
+    if _phrase_in(said, _CANCEL_CONTINUE) or "lanjut" in said:
+        return False
+    number = choice_number(text)
+    if number is not None and len(words) <= 3:
+        return True if number == 1 else False if number == 2 else None
+    if len(words) <= 5 and (words[0] in _YES or _phrase_in(said, _CANCEL_YES)):
+        return True
+    return None
+
+
+# --- information requests asked as questions --------------------------------------------------
+
+_HOW_TO = re.compile(
+    r"\b(?:bagaimana|bgmn|gimana|gmn|gmana|bagaimanakah|gimana sih) (?:cara|caranya|prosedur|proses|syarat|langkah|mekanisme|kalau|kalo|jika|untuk|utk|mau|ngurus|mengurus|daftar|mendaftar)\b"
+    r"|\b(?:mau|ingin|pengen|pingin|boleh|izin|ijin) (?:tanya|bertanya|nanya|menanyakan|info|informasi|minta info)\b"
+    r"|\b(?:apakah|apa) (?:bisa|boleh|benar|betul|ada|masih|sudah|harus|perlu|wajib)\b"
+    r"|\b(?:syarat|syaratnya|persyaratan|prosedur|prosedurnya|alur|mekanisme|jadwal|jadwalnya|biaya|biayanya|tarif)\b.*\?"
+    r"|\b(?:berapa|kapan|dimana|di mana|kemana|ke mana|siapa) .*\?"
+    r"|\bcara (?:daftar|mendaftar|urus|mengurus|membuat|buat|bikin|mendapatkan|dapat|dapetin|mengajukan|ajukan|cek|mengecek|klaim|mencairkan|memperpanjang|perpanjang|ganti|mengganti|pindah|mengurus)\b"
+)
+# Questions about this assistant itself are help, not an information request to an agency.
+_ABOUT_THE_BOT = re.compile(r"\b(?:sapalapor|bot|aplikasi ini|di sini|disini|layanan ini|cara lapor|cara melapor|cara pakai|cara menggunakan|cara kirim laporan|pakai ini|isi formulir|formulir ini|status laporan|cek laporan|nomor laporan)\b")
+
+
+def asks_for_information(text: Optional[str]) -> bool:
+    """A question about a public service ("bagaimana cara daftar bpjs pbi ...?"): a *permintaan informasi*.
+
+    Needs a question form and some substance (at least four words), and is not a question about
+    using this assistant ("bagaimana cara melapor?" is help).
+    """
+    said = " ".join(_words(text))
+    if len(said.split()) < 4:
+        return False
+    lowered = (text or "").lower()
+    probe = said + (" ?" if "?" in lowered else "")
+    if _ABOUT_THE_BOT.search(probe):
+        return False
+    return bool(_HOW_TO.search(probe))

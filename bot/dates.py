@@ -14,7 +14,13 @@ Decisions the caller relies on:
 * "minggu lalu" is seven days ago and "bulan lalu" the same day last month: a report needs a
   day, and an estimate close to what the person meant is better than asking again.
 * "lupa", "tidak tahu" and similar are not dates: :func:`says_unknown` recognises them so
-  the form can accept an unknown date after asking once for an estimate.
+  the form can accept an unknown date after asking once for an estimate. An estimate given in
+  the same breath wins: "lupa, kira-kira seminggu yang lalu" is seven days ago.
+* Estimates ("kira-kira", "sekitar", "beberapa hari lalu", "awal bulan lalu", "Oktober") are
+  dates too; :func:`is_approximate` says so, and the report stores that flag with the date.
+* ``strict=True`` is for finding a date inside a whole story ("... rusak sejak 2 minggu lalu"):
+  only expressions that clearly name when something happened count, not a "sekarang" or a
+  "hari Minggu" in passing, and never an RT/RW or house number.
 """
 from __future__ import annotations
 
@@ -58,6 +64,9 @@ _ALIASES = {
     "td": "tadi", "tdi": "tadi", "pagii": "pagi", "hariini": "hari ini", "ini hari": "hari ini",
     "jumat": "jumat", "jum'at": "jumat", "minggu2": "minggu",
     "smg": "seminggu", "sminggu": "seminggu", "sebulan": "sebulan",
+    "tgl": "tanggal", "tanggl": "tanggal", "tangal": "tanggal", "bbrp": "beberapa", "brp": "beberapa",
+    "kira2": "kira-kira", "kurleb": "kurang lebih", "kmaren2": "kemarin", "mingguan": "minggu",
+    "harian": "hari", "bulanan": "bulan", "seminggun": "seminggu", "semingguan": "seminggu", "sebulanan": "sebulan",
 }
 
 _UNKNOWN = re.compile(
@@ -65,6 +74,13 @@ _UNKNOWN = re.compile(
     r"ga tahu|nggak tahu|enggak tahu|tak tahu|entah|tidak ingat|gak ingat|ga ingat|nggak ingat|"
     r"tidak yakin|kurang tahu|ndak tahu|ndak tau|mboten ngertos|ra ngerti|embuh)\b"
 )
+
+_APPROXIMATE = re.compile(
+    r"\b(kira|kira-kira|kiranya|sekitar|sekitaran|kurang lebih|kayaknya|kayanya|sepertinya|mungkin|perkiraan|"
+    r"kalau tidak salah|kalo gak salah|kalau gak salah|kalo ga salah|kurang tahu|lupa|tidak ingat|gak ingat|ga ingat|"
+    r"beberapa|awal|pertengahan|tengah|akhir|ujung|an)\b"
+)
+_MONTH_ONLY = re.compile(r"\b(?:bulan\s+)?(januari|februari|pebruari|maret|april|mei|juni|juli|agustus|september|oktober|november|nopember|desember)\b(?:\s+(?:lalu|kemarin|kemaren|tahun\s+lalu|(\d{4})))?")
 
 _AGO = r"(?:yang\s+)?(?:lalu|lewat|kemarin|sebelumnya|silam|kebelakang|ke\s+belakang)"
 _NUMBER = r"(\d{1,3}|satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas)"
@@ -178,6 +194,40 @@ def _weekday(match: re.Match, today: dt.date) -> Optional[dt.date]:
     return _weekday_before(today, WEEKDAYS[match.group(1)], strictly)
 
 
+def _several_ago(match: re.Match, today: dt.date) -> Optional[dt.date]:
+    """ "beberapa hari lalu": about three of them (flagged approximate by the caller)."""
+    unit = match.group(1)
+    if unit == "hari":
+        return today - dt.timedelta(days=3)
+    if unit in ("minggu", "pekan"):
+        return today - dt.timedelta(days=14)
+    return _minus_months(today, 2 if unit == "bulan" else 24)
+
+
+def _day_of_month(match: re.Match, today: dt.date) -> Optional[dt.date]:
+    """ "tgl 5": the fifth of this month, or of last month when that is still to come."""
+    day = int(match.group(1))
+    found = _safe_date(today.year, today.month, day)
+    if found is None or found > today:
+        previous = _month_start(today, 1)
+        found = _safe_date(previous.year, previous.month, day)
+    return found
+
+
+def _month_only(match: re.Match, today: dt.date) -> Optional[dt.date]:
+    """ "bulan Oktober": the middle of the most recent October (an estimate)."""
+    month = MONTHS.get(match.group(1), MONTHS.get(match.group(1)[:3]))
+    if month is None:
+        return None
+    year = int(match.group(2)) if match.group(2) else today.year
+    found = _safe_date(year, month, 15)
+    if match.group(2) is None and (found is None or found > today):
+        found = _safe_date(year - 1, month, 15)
+    if found is not None and found > today and found.month == today.month and found.year == today.year:
+        found = today
+    return found
+
+
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAY_NAMES = "senin|selasa|rabu|kamis|jumat|sabtu|ahad"
 
@@ -185,18 +235,24 @@ _WEEKDAY_NAMES = "senin|selasa|rabu|kamis|jumat|sabtu|ahad"
 # "minggu lalu" (last week) only after the weekday rule has had "hari minggu".
 _RULES: List[Rule] = [
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), _iso),
-    (re.compile(r"\b(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{2}|\d{4}))?\b"), _numeric),
+    # Not after "RT", "RW", "No." or "blok": "RT 03/05" is an address, not 3 May.
+    (re.compile(r"(?<!rt )(?<!rw )(?<!no )(?<!no\. )(?<!nomor )(?<!blok )(?<!gg )\b(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{2}|\d{4}))?\b"), _numeric),
     (re.compile(rf"\b(\d{{1,2}})\s*(?:-\s*)?({_MONTH_NAMES})\.?(?:\s*-?\s*(\d{{4}}))?\b"), _named_month),
     (re.compile(r"\b(awal|tengah|pertengahan|akhir|ujung)\s+bulan\s+(ini|lalu|kemarin|kemaren)\b"), _part_of_month),
     (re.compile(r"\b(?:kemarin|kemaren)\s+lusa\b|\b(?:dua|2)\s+hari\s+(?:yang\s+)?lalu\b"),
      lambda match, today: today - dt.timedelta(days=2)),
-    (re.compile(rf"\b{_NUMBER}\s*(hari|minggu|pekan|bulan|tahun)\s+{_AGO}\b"), _ago),
+    (re.compile(rf"\b{_NUMBER}\s*(hari|minggu|pekan|bulan|tahun)(?:an)?\s+{_AGO}\b"), _ago),
+    (re.compile(rf"\b(?:sejak|dari|udah|sudah|sdh|selama)\s+{_NUMBER}\s*(hari|minggu|pekan|bulan|tahun)(?:an)?\b"), _ago),
+    (re.compile(rf"\bbeberapa\s+(hari|minggu|pekan|bulan|tahun)\s+{_AGO}\b"), _several_ago),
+    (re.compile(r"\btanggal\s+(\d{1,2})\b(?!\s*[/.\-]\s*\d)"), _day_of_month),
     (re.compile(rf"\bse(hari|minggu|pekan|bulan|tahun)\s+{_AGO}\b"), _se_ago),
     (re.compile(rf"\b(?:hari\s+)?({_WEEKDAY_NAMES})\s*({_AGO})?\b"), _weekday),
     (re.compile(rf"\bhari\s+(minggu)\s*({_AGO})?\b"), _weekday),
     (re.compile(rf"\b(?:minggu|pekan)\s+{_AGO}\b"), lambda match, today: today - dt.timedelta(days=7)),
     (re.compile(rf"\bbulan\s+{_AGO}\b"), lambda match, today: _minus_months(today, 1)),
     (re.compile(rf"\btahun\s+{_AGO}\b"), lambda match, today: _minus_months(today, 12)),
+    (_MONTH_ONLY, _month_only),
+    (re.compile(r"\b(?:semalam|tadi\s+malam|malam\s+tadi|kemarin\s+malam)\b"), lambda match, today: today - dt.timedelta(days=1)),
     (re.compile(r"\blusa\b"), lambda match, today: today + dt.timedelta(days=2)),
     (re.compile(r"\bkemarin\b"), lambda match, today: today - dt.timedelta(days=1)),
     (re.compile(r"\b(?:besok|esok)\b"), lambda match, today: today + dt.timedelta(days=1)),
@@ -205,21 +261,48 @@ _RULES: List[Rule] = [
 ]
 
 
-def parse_indonesian_date(text: Optional[str], today: dt.date) -> Optional[dt.date]:
+# In a whole story these name no incident date: "sampai sekarang", "setiap hari Minggu", "besok".
+_LOOSE_ONLY = {len(_RULES) - 1, len(_RULES) - 2, len(_RULES) - 4}
+
+
+def _weekday_needs_ago(pattern: Pattern[str]) -> bool:
+    return "senin" in pattern.pattern or "(minggu)" in pattern.pattern
+
+
+def parse_indonesian_date(text: Optional[str], today: dt.date, strict: bool = False) -> Optional[dt.date]:
     """The date ``text`` refers to, relative to ``today``; None when it names no date.
 
-    A future date is returned as it is (the caller rejects it and can say why).
+    A future date is returned as it is (the caller rejects it and can say why). ``strict``
+    (for a date inside a longer story) ignores "hari ini", "sekarang", "besok", "lusa", and
+    weekdays without "lalu"/"kemarin".
     """
     if not text:
         return None
     cleaned = _clean(text)
-    for pattern, build in _RULES:
+    for number, (pattern, build) in enumerate(_RULES):
+        if strict and number in _LOOSE_ONLY:
+            continue
+        if strict and _weekday_needs_ago(pattern):
+            match = pattern.search(cleaned)
+            if match is None or not match.group(2):
+                continue
         match = pattern.search(cleaned)
         if match:
             found = build(match, today)
             if found is not None:
                 return found
     return None
+
+
+def is_approximate(text: Optional[str]) -> bool:
+    """Whether a date answer is an estimate ("kira-kira", "sekitar", "beberapa hari", "Oktober")."""
+    if not text:
+        return False
+    cleaned = _clean(text)
+    if _APPROXIMATE.search(cleaned):
+        return True
+    match = _MONTH_ONLY.search(cleaned)
+    return bool(match) and not re.search(rf"\d{{1,2}}\s*-?\s*{match.group(1)}", cleaned)
 
 
 def says_unknown(text: Optional[str]) -> bool:

@@ -1,7 +1,11 @@
-"""Three fixes to Rasa 3.6's hot path, applied by ``python -m bot.rasa_server`` (bench/README.md).
+"""Fixes to Rasa 3.6, applied by ``python -m bot.rasa_server``: three on its hot path
+(bench/README.md), one on what a failed action call does (issue 13, D2).
 
-Each replaces one Rasa method with one that gives the same answer for less CPU; tests in
-tests/bot/test_rasa_patches.py compare both on the same input.
+Rasa Open Source is in maintenance mode: every patch is fenced by :data:`RASA_VERSION`, and
+:func:`apply` refuses to patch another version (the methods replaced may have changed).
+
+Each hot-path patch replaces one Rasa method with one that gives the same answer for less CPU;
+tests in tests/bot/test_rasa_patches.py compare both on the same input.
 
 1. ``RemoteAction._validate_action_result`` calls ``jsonschema.validate(result, schema)``, which
    re-checks Rasa's large, constant event schema against the JSON Schema meta-schema on every
@@ -21,6 +25,14 @@ tests/bot/test_rasa_patches.py compare both on the same input.
    released after ``KEEPALIVE_SECONDS`` idle: shorter than the action server's own keep-alive
    (Sanic's 5 s), so a connection the server is about to close is never reused for a request.
    The sessions close with the server (Rasa's ``close_resources`` listener).
+4. ``MessageProcessor._run_action`` logs a failed action (a custom action call above all) ("Bot will continue, but
+   the actions events are lost") and carries on: the citizen got no reply, and when the lost call
+   was the form's, Rasa went on to submit an empty form. Here a call that failed before reaching
+   the action server (refused, or the request could not be written: a reused keep-alive
+   connection the server had just closed) is tried again up to :data:`ACTION_ATTEMPTS` times,
+   and a call that still fails fails the whole turn with :class:`ActionServerFailed`. Rasa saves
+   a conversation only at the end of a turn, so nothing of the failed turn is stored: the relay
+   answers 500 and the gateway retries the message or tells the citizen it is kept.
 """
 from __future__ import annotations
 
@@ -166,11 +178,76 @@ def _closing_shared_sessions_too(close_resources):
     return close
 
 
+# ---------------------------------------------------------- 4. failed action calls
+RASA_VERSION = "3.6.21"
+ACTION_ATTEMPTS = 3
+ACTION_RETRY_SECONDS = 0.2
+
+
+class ActionServerFailed(Exception):
+    """A custom action call failed: the turn is abandoned, nothing of it is saved."""
+
+
+def _never_reached_the_server(error: BaseException) -> bool:
+    """Rasa wraps aiohttp's error in a RasaException; the cause says whether anything was sent."""
+    import aiohttp
+
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return True  # refused or unreachable: no request left
+    # "Can not write request body": the request did not get out; a disconnect after it did may
+    # have run the action, so it is not retried.
+    return isinstance(cause, aiohttp.ClientOSError) and not isinstance(cause, aiohttp.ServerDisconnectedError)
+
+
+def make_run_action(original):
+    from rasa.core.actions.action import ActionExecutionRejection
+
+    async def _run_action(self, action, tracker, output_channel, nlg, prediction):
+        # Every action, not only RemoteAction: a form calls its validation action from inside
+        # its own run, and that call's failure must fail the turn just the same.
+        failures: List[BaseException] = []
+        run = action.run
+
+        async def guarded_run(*args, **kwargs):
+            for attempt in range(1, ACTION_ATTEMPTS + 1):
+                try:
+                    return await run(*args, **kwargs)
+                except ActionExecutionRejection:
+                    raise
+                except Exception as error:  # noqa: BLE001 - recorded, and the turn fails below
+                    if attempt < ACTION_ATTEMPTS and _never_reached_the_server(error):
+                        await asyncio.sleep(ACTION_RETRY_SECONDS * attempt)
+                        continue
+                    failures.append(error)
+                    raise
+
+        action.run = guarded_run
+        try:
+            result = await original(self, action, tracker, output_channel, nlg, prediction)
+        finally:
+            del action.run
+        if failures:
+            raise ActionServerFailed(f"action {action.name()} failed: {failures[0]}") from failures[0]
+        return result
+
+    _run_action._sapalapor = True
+    return _run_action
+
+
 def apply() -> None:
+    import rasa
     from rasa.core import run
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
     from rasa.utils.endpoints import EndpointConfig
+
+    if rasa.__version__ != RASA_VERSION:
+        raise RuntimeError(f"bot/rasa_patches.py is written for Rasa {RASA_VERSION}, not {rasa.__version__}: "
+                           "check each patch against the new version before changing RASA_VERSION")
+    if not getattr(MessageProcessor._run_action, "_sapalapor", False):
+        MessageProcessor._run_action = make_run_action(MessageProcessor._run_action)
 
     if not getattr(RemoteAction._validate_action_result, "_sapalapor", False):
         patched = make_validate_action_result(RemoteAction._validate_action_result)

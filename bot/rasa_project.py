@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from typing import Dict, Iterable, List, Optional
 import yaml
 from sqlalchemy.engine import make_url
 
+from bot.action_server import TOKEN_ENV as ACTION_TOKEN_ENV, action_headers
 from bot.settings import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -146,15 +148,21 @@ def tracker_store_config(url: str, cache_size: Optional[int] = None) -> Dict[str
     return config
 
 
-def write_endpoints(settings: Settings, action_url: str, directory: Path) -> Path:
+def write_endpoints(settings: Settings, action_url: str, directory: Path, action_token: str = "") -> Path:
+    """Rasa's endpoints.yml: the action server (with the token it requires) and the tracker store."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "endpoints.yml"
+    action_endpoint: Dict[str, object] = {"url": action_url}
+    if action_token:
+        # Rasa 3.6's EndpointConfig sends ``headers`` with every action call (a ``token`` would
+        # go in the query string, where access logs keep it).
+        action_endpoint["headers"] = action_headers(action_token)
     content = {
-        "action_endpoint": {"url": action_url},
+        "action_endpoint": action_endpoint,
         "tracker_store": tracker_store_config(settings.tracker_store_url, settings.tracker_cache_size),
     }
     path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
-    os.chmod(path, 0o600)  # may hold a database password
+    os.chmod(path, 0o600)  # holds the action token, may hold a database password
     return path
 
 
@@ -209,12 +217,30 @@ class Servers:
     rasa_url: str
     action_url: str
     channels_url: str = ""
+    action_token: str = field(default="", repr=False)  # what Rasa sends the action server
     processes: List[subprocess.Popen] = field(default_factory=list)
     log_files: List[Path] = field(default_factory=list)
+
+    _commands: List[tuple] = field(default_factory=list, repr=False)  # (log name, command, env) per process
 
     @property
     def gateway(self) -> subprocess.Popen:
         return self.processes[2]
+
+    def restart(self, index: int, ready_url: Optional[str] = None) -> subprocess.Popen:
+        """Start process ``index`` (0 actions, 1 Rasa, 2 gateway) again as it was started, e.g.
+        after a test killed it; waits for ``ready_url`` when given."""
+        old = self.processes[index]
+        if old.poll() is None:
+            old.kill()
+            old.wait()
+        name, command, env = self._commands[index]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(self.log_files[index], "ab"),
+                                   stderr=subprocess.STDOUT)
+        self.processes[index] = process
+        if ready_url:
+            wait_until_ready(ready_url, process)
+        return process
 
     def stop(self, kill: bool = False) -> None:
         for process in reversed(self.processes):
@@ -251,26 +277,35 @@ def start_servers(
     action_port = action_port or free_port()
     rasa_port = rasa_port or free_port()
     local = "127.0.0.1"
-    action_url = f"http://{local}:{action_port}/webhook"
-    endpoints = write_endpoints(settings, action_url, runtime_dir)
+    server = settings.section("server")
+    action_host = server.get("action_host", local)
+    action_reach = local if action_host in ("0.0.0.0", "::") else action_host
+    action_url = f"http://{action_reach}:{action_port}/webhook"
+    # Only Rasa (endpoints.yml, owner-only) and the action server know it; never the gateway.
+    action_token = (env or {}).get(ACTION_TOKEN_ENV) or server.get("action_token") or secrets.token_urlsafe(32)
+    endpoints = write_endpoints(settings, action_url, runtime_dir, action_token)
     credentials = write_credentials(settings, runtime_dir, extra_credentials)
     child_env = _rasa_env(env)
+    child_env.pop(ACTION_TOKEN_ENV, None)
+    action_env = {**child_env, ACTION_TOKEN_ENV: action_token}
     log_dir = log_dir or runtime_dir
     log_dir.mkdir(parents=True, exist_ok=True)
-    servers = Servers(rasa_url=f"http://{local}:{rasa_port}", action_url=action_url,
+    servers = Servers(rasa_url=f"http://{local}:{rasa_port}", action_url=action_url, action_token=action_token,
                       channels_url=f"http://{local if host in ('0.0.0.0', '::') else host}:{port}")
 
-    def spawn(name: str, command: List[str]) -> subprocess.Popen:
+    def spawn(name: str, command: List[str], process_env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
         log_file = log_dir / name
         servers.log_files.append(log_file)
-        process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=open(log_file, "ab"),
+        process = subprocess.Popen(command, cwd=ROOT, env=process_env or child_env, stdout=open(log_file, "ab"),
                                    stderr=subprocess.STDOUT)
         servers.processes.append(process)
+        servers._commands.append((name, command, process_env or child_env))
         return process
 
     try:
         action = spawn("action-server.log", [
-            rasa_executable(), "run", "actions", "--actions", "bot.actions", "--port", str(action_port)])
+            sys.executable, "-m", "bot.action_server", "--host", action_host, "--port", str(action_port)],
+            action_env)
         rasa = spawn("rasa-server.log", [
             # Rasa's CLI with hot-path fixes (bot/rasa_server.py, measured in bench/README.md).
             sys.executable, "-m", "bot.rasa_server", "run",
@@ -284,7 +319,7 @@ def start_servers(
         gateway = spawn("channels.log", [
             sys.executable, "-m", "channels.gateway",
             "--host", host, "--port", str(port), "--rasa-url", servers.rasa_url])
-        wait_until_ready(f"http://{local}:{action_port}/health", action)
+        wait_until_ready(f"http://{action_reach}:{action_port}/health", action)
         wait_until_ready(f"{servers.rasa_url}/", rasa)
         if enable_api:
             wait_until_ready(f"{servers.rasa_url}/status", rasa)

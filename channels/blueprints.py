@@ -43,7 +43,14 @@ class ConnectorLifecycle:
         if section.flag("warm_up", False):
             self._background.append(asyncio.get_running_loop().create_task(conversation.layer.warm_up()))
 
+    def _start_upkeep(self, intake: Any) -> None:
+        """The inbound log's hourly scrub (old and failed payloads), for as long as the connector runs."""
+        self._background.append(asyncio.get_running_loop().create_task(intake.upkeep()))
+
     async def _stop_background(self) -> None:
+        intake = getattr(self, "intake", None)
+        if intake is not None:
+            intake.close()
         for task in self._background:
             task.cancel()
         for task in self._background:

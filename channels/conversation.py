@@ -11,6 +11,11 @@ WhatsApp window, the attachment count, the accessibility profile) is read and wr
 transaction (:meth:`Conversation.arrived`); the profile read there is what the accessibility
 layer then uses from memory. After Rasa, the remembered profile is dropped, because the action
 server may have just changed it ("jawab dengan suara"), so that change counts from this reply on.
+
+A turn Rasa could not complete (after the relay's retries) is never silent: the citizen is told,
+once per message, in their profile's form (simple language, voice), that it is kept and will be
+answered, and :class:`channels.delivery.Postponed` hands the delivery back to the intake, which
+tries it again later under the same message id.
 """
 from __future__ import annotations
 
@@ -22,7 +27,10 @@ from rasa.core.channels.channel import UserMessage
 
 from accessibility.pipeline import AccessibilityLayer, Incoming, Outgoing
 from accessibility.profiles import ProfileStore
+from channels import messages
 from channels.collector import collector_class
+from channels.delivery import Postponed, current
+from channels.limits import capped, rasa_text
 from storage.identity import identity_hash, sender_id
 from storage.repositories import AttachmentRepository, ReporterRepository
 
@@ -109,23 +117,43 @@ class Conversation:
             then(session)
         return both
 
+    async def apology(self, hashed: str, can_send_voice: bool) -> List[Outgoing]:
+        """"Your message is kept and will be answered", in the citizen's simple/voice form."""
+        profile = await asyncio.to_thread(self._profiles.get, self.channel, hashed)
+        reply = Outgoing(text=messages.KEPT_FOR_LATER.text(profile.simple_language))
+        if can_send_voice and profile.voice_replies:
+            try:
+                reply.voice_ogg = await self.layer.text_to_speech().voice_note(reply.text, profile.speech_rate)
+            except Exception:  # noqa: BLE001 - the text still goes out
+                log.exception("no voice note for the apology; sending text only")
+        return [reply]
+
     async def turn(self, hashed: str, *, text: Optional[str] = None, audio: Optional[bytes] = None,
                    audio_mime: Optional[str] = None, metadata: Optional[Dict[str, Any]] = None,
                    can_send_voice: bool = True) -> List[Outgoing]:
         """Accessibility in, Rasa, accessibility out: the replies for this one message."""
         meta = {"channel": self.channel, **(metadata or {})}
-        incoming = Incoming(channel=self.channel, identity_hash=hashed, text=text, audio=audio,
+        incoming = Incoming(channel=self.channel, identity_hash=hashed,
+                            text=capped(text) if text is not None else None, audio=audio,
                             audio_mime=audio_mime, metadata=meta)
         for_rasa, early = await self.layer.prepare(incoming)
         replies: List[Outgoing] = list(early or [])
         if for_rasa is None:
             return replies
         collector = collector_class(self.channel)()
+        delivery = current()
         try:
             await self.on_new_message(UserMessage(
-                for_rasa.text, collector, self.sender_id(hashed),
+                rasa_text(for_rasa.text), collector, self.sender_id(hashed),
                 input_channel=self.channel, metadata=for_rasa.metadata,
+                message_id=delivery.message_id if delivery is not None else None,
             ))
+        except Exception as error:  # noqa: BLE001 - answered below, and tried again later
+            where = f"delivery #{delivery.id}" if delivery is not None else "a message"
+            log.error("%s %s: the turn failed (%s: %s); the citizen is told it is kept",
+                      self.channel, where, type(error).__name__, error)
+            told = [] if delivery is not None and delivery.apologised else await self.apology(hashed, can_send_voice)
+            raise Postponed(f"{type(error).__name__}: {error}"[:300], replies + told) from error
         finally:
             self._profiles.forget(self.channel, hashed)
         rendered = await self.layer.render(self.channel, hashed, collector.messages, can_send_voice)

@@ -38,6 +38,7 @@ CONNECTORS: Dict[str, str] = {
     "whatsapp": "channels.whatsapp.WhatsAppInput",
 }
 EXPORT_API = "channels.export_api.ExportApiInput"
+MAX_REQUEST_BYTES = 1024 * 1024
 LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s  - %(message)s"
 
 
@@ -60,6 +61,10 @@ def build_app(settings: Settings, rasa_url: str, name: str = "sapalapor_channels
     connectors = [_connector(path) for path in connector_paths(settings)]
     app = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 120  # as Rasa's server: providers reuse their connections
+    # No provider sends more than a few kB per webhook call (Telegram texts end at 4096
+    # characters, Twilio forms are small); Sanic's default of 100 MB would let one forged
+    # call hold the loop while it is read and parsed.
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
     for connector in connectors:
         app.blueprint(connector.blueprint(relay), url_prefix=f"/webhooks/{connector.url_prefix()}")
 

@@ -17,6 +17,17 @@ so only deliveries resumed by :meth:`Intake.recover` are claimed separately. A h
 return a *finisher*, a function of a Session that writes what the handling produced (e.g. the
 outbound log of the replies sent); it runs in the transaction that marks the delivery handled,
 so the turn's last writes and "handled" commit together or not at all.
+
+Failures are answered, never silent (issue 13, D2/D3): a handling that could not complete its
+turn (Rasa or the action server down, after the relay's own retries) raises
+:class:`channels.delivery.Postponed` once the citizen has been told their message is kept; the
+delivery stays ``received`` and is tried again here with exponential backoff (and after a
+restart), for a bounded number of attempts. Each try knows its delivery (channels.delivery), so
+Rasa sees the same message id every time and never runs a completed turn twice.
+
+Payloads are scrubbed on a schedule too (:meth:`Intake.upkeep`, hourly): a failed delivery keeps
+its payload for :data:`FAILED_RETENTION` at most, and on SQLite the write-ahead log is
+checkpointed afterwards, so the scrubbed text does not linger in the -wal file.
 """
 from __future__ import annotations
 
@@ -25,8 +36,9 @@ import datetime as dt
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Awaitable, Callable, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
+from channels.delivery import CURRENT, Delivery, Postponed
 from storage.repositories import InboundLog
 
 log = logging.getLogger(__name__)
@@ -40,17 +52,32 @@ _ACK_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-ack"
 # A delivery whose handling was started this many times without finishing is not tried again
 # at start-up: it is what crashed the process.
 MAX_ATTEMPTS = 3
+# A postponed delivery (the stack was down) is tried this many times in all, the waits doubling
+# from RETRY_BASE_SECONDS up to RETRY_MAX_SECONDS: about 1.5 hours before it is given up.
+MAX_POSTPONED_ATTEMPTS = 12
+RETRY_BASE_SECONDS = 30.0
+RETRY_MAX_SECONDS = 600.0
 DEDUPE_HORIZON = dt.timedelta(days=2)
+# A failed delivery's payload (who wrote, what) is kept this long for an operator, then erased.
+FAILED_RETENTION = dt.timedelta(hours=24)
+UPKEEP_SECONDS = 3600.0
+POSTPONED = "postponed"  # prefix of InboundDelivery.error while a delivery waits for a retry
 
 
 class Intake:
     """Records, acknowledges and hands on the deliveries of one channel."""
 
-    def __init__(self, database, channel: str, handler: Handler) -> None:
+    def __init__(self, database, channel: str, handler: Handler, retry_base: Optional[float] = None) -> None:
         self.database = database
         self.channel = channel
         self.handler = handler
+        self.retry_base = retry_base  # seconds before the first retry of a postponed delivery
         self._tasks: Set[asyncio.Task] = set()
+        self._retries: Dict[int, asyncio.Task] = {}
+        # Per sender, the deliveries waiting for a retry, the one to try first at the head; and
+        # the payloads of those waiting only for the one before them.
+        self._waiting: Dict[str, List[int]] = {}
+        self._held: Dict[int, tuple] = {}
         self._in_flight: Set[int] = set()
         self._sender_locks: "OrderedDict[str, asyncio.Lock]" = OrderedDict()
 
@@ -62,25 +89,26 @@ class Intake:
         delivery_id, is_new = await asyncio.get_running_loop().run_in_executor(
             _ACK_THREADS, self._record, provider_id, sender_hash, payload)
         if is_new:
-            self._spawn(delivery_id, sender_hash, payload, claimed=True)
+            self._spawn(delivery_id, sender_hash, payload, claimed=True, provider_id=str(provider_id))
         else:
             log.info("%s delivery %s was already received: acknowledged, not handled again",
                      self.channel, provider_id)
         return is_new
 
     async def recover(self, limit: int = 500) -> int:
-        """Handle deliveries recorded but never handled (the process died in between).
+        """Handle deliveries recorded but never handled (the process died in between, or postponed).
 
         Also forgets finished deliveries older than the dedupe horizon: providers re-send within
         minutes, so two days of ids is plenty (courier keeps about as long).
         """
-        await asyncio.to_thread(self._purge)
+        await self.scrub()
         pending = await asyncio.to_thread(self._unhandled, limit)
         started = 0
-        for delivery_id, sender_hash, payload, attempts in pending:
-            if delivery_id in self._in_flight:
+        for delivery_id, sender_hash, payload, attempts, error in pending:
+            if delivery_id in self._in_flight or delivery_id in self._retries or delivery_id in self._held:
                 continue
-            if attempts >= MAX_ATTEMPTS:
+            postponed = (error or "").startswith(POSTPONED)
+            if attempts >= (MAX_POSTPONED_ATTEMPTS if postponed else MAX_ATTEMPTS):
                 await asyncio.to_thread(self._fail, delivery_id, f"gave up after {attempts} attempts")
                 log.error("%s delivery #%d was started %d times without finishing; not retried",
                           self.channel, delivery_id, attempts)
@@ -91,14 +119,45 @@ class Intake:
             log.info("%s: handling %d delivery(ies) received before the last shutdown", self.channel, started)
         return started
 
+    async def upkeep(self, every: float = UPKEEP_SECONDS) -> None:
+        """Hourly, for as long as the connector runs: erase what the log no longer needs."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.scrub()
+            except Exception:  # noqa: BLE001 - retried at the next round
+                log.exception("%s: scrubbing the inbound log failed", self.channel)
+
+    async def scrub(self) -> int:
+        """Forget old deliveries, erase old failed payloads, checkpoint SQLite's log; returns rows erased."""
+        def work() -> int:
+            with self.database.session() as session:
+                log_ = InboundLog(session)
+                log_.purge(DEDUPE_HORIZON)
+                erased = log_.scrub_failed(FAILED_RETENTION)
+            self.database.checkpoint()
+            return erased
+        erased = await asyncio.to_thread(work)
+        if erased:
+            log.info("%s: erased the payloads of %d failed delivery(ies)", self.channel, erased)
+        return erased
+
+    def close(self) -> None:
+        """Cancel the retries waiting for their time (they are tried again after a restart)."""
+        for task in self._retries.values():
+            task.cancel()
+        self._retries.clear()
+
     async def drain(self) -> None:
         """Wait until every handling started so far has finished (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _spawn(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool = False) -> None:
+    def _spawn(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool = False,
+               provider_id: str = "") -> None:
         self._in_flight.add(delivery_id)
-        task = asyncio.get_running_loop().create_task(self._run(delivery_id, sender_hash, payload, claimed))
+        task = asyncio.get_running_loop().create_task(
+            self._run(delivery_id, sender_hash, payload, claimed, provider_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -117,20 +176,88 @@ class Intake:
             self._sender_locks.move_to_end(key)
         return lock
 
-    async def _run(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool) -> None:
+    async def _run(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool,
+                   provider_id: str) -> None:
         try:
             async with self._lock_for(sender_hash):
+                queue = self._waiting.get(sender_hash or "")
+                if queue and queue[0] != delivery_id:
+                    # An earlier message of this sender waits for a retry: this one goes after it,
+                    # so the dialogue sees them in the order they were sent.
+                    if delivery_id not in queue:
+                        queue.append(delivery_id)
+                    self._held[delivery_id] = (sender_hash, payload)
+                    await asyncio.to_thread(self._mark_postponed, delivery_id, f"after delivery #{queue[0]}")
+                    return
                 if not claimed:
-                    await asyncio.to_thread(self._claim, delivery_id)
+                    claim = await asyncio.to_thread(self._claim, delivery_id)
+                    if claim is None:  # handled or failed meanwhile
+                        self._release_next(sender_hash, delivery_id)
+                        return
+                    provider_id, attempts, error = claim
+                    delivery = Delivery(self.channel, provider_id, delivery_id, attempts,
+                                        apologised=(error or "").startswith(POSTPONED))
+                else:
+                    delivery = Delivery(self.channel, provider_id, delivery_id)
+                token = CURRENT.set(delivery)
                 try:
                     finisher = await self.handler(payload)
+                except Postponed as postponed:
+                    if await self._postpone(delivery, sender_hash, payload, str(postponed)):
+                        return
+                    self._release_next(sender_hash, delivery_id)
+                    return
                 except Exception as error:  # noqa: BLE001 - one bad delivery must not stop the rest
                     log.exception("%s delivery #%d could not be handled", self.channel, delivery_id)
                     await asyncio.to_thread(self._fail, delivery_id, f"{type(error).__name__}: {error}"[:500])
+                    self._release_next(sender_hash, delivery_id)
                     return
+                finally:
+                    CURRENT.reset(token)
                 await asyncio.to_thread(self._finish, delivery_id, finisher)
+                self._release_next(sender_hash, delivery_id)
         finally:
             self._in_flight.discard(delivery_id)
+
+    async def _postpone(self, delivery: Delivery, sender_hash: Optional[str], payload: dict, reason: str) -> bool:
+        """Keep the delivery for a later try; False when it has had its tries (then it is failed)."""
+        if delivery.attempt >= MAX_POSTPONED_ATTEMPTS:
+            await asyncio.to_thread(self._fail, delivery.id, f"gave up after {delivery.attempt} attempts: {reason}")
+            log.error("%s delivery #%d still failed after %d attempts (%s); given up",
+                      self.channel, delivery.id, delivery.attempt, reason)
+            return False
+        await asyncio.to_thread(self._mark_postponed, delivery.id, reason)
+        queue = self._waiting.setdefault(sender_hash or "", [])
+        if delivery.id not in queue:
+            queue.insert(0, delivery.id)
+        base = RETRY_BASE_SECONDS if self.retry_base is None else self.retry_base
+        wait = min(base * 2 ** (delivery.attempt - 1), RETRY_MAX_SECONDS)
+        log.warning("%s delivery #%d postponed after attempt %d (%s); the citizen was told, next try in %.0f s",
+                    self.channel, delivery.id, delivery.attempt, reason, wait)
+
+        async def later() -> None:
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                self._retries.pop(delivery.id, None)
+            self._spawn(delivery.id, sender_hash, payload)
+        self._retries[delivery.id] = asyncio.get_running_loop().create_task(later())
+        return True
+
+    def _release_next(self, sender_hash: Optional[str], delivery_id: int) -> None:
+        """``delivery_id`` is done: the sender's next waiting message is handled now."""
+        key = sender_hash or ""
+        queue = self._waiting.get(key)
+        if not queue or queue[0] != delivery_id:
+            return
+        queue.pop(0)
+        if not queue:
+            del self._waiting[key]
+            return
+        following = queue[0]
+        held = self._held.pop(following, None)
+        if held is not None:
+            self._spawn(following, held[0], held[1])
 
     # Storage calls (synchronous; run in a worker thread).
     def _record(self, provider_id: str, sender_hash: Optional[str], payload: dict):
@@ -140,15 +267,16 @@ class Intake:
     def _unhandled(self, limit: int):
         with self.database.session() as session:
             rows = InboundLog(session).unhandled(self.channel, limit)
-            return [(row.id, row.sender_hash, row.payload, row.attempts) for row in rows]
+            return [(row.id, row.sender_hash, row.payload, row.attempts, row.error) for row in rows]
 
-    def _purge(self) -> None:
+    def _claim(self, delivery_id: int):
         with self.database.session() as session:
-            InboundLog(session).purge(DEDUPE_HORIZON)
+            delivery = InboundLog(session).claim(delivery_id)
+            return None if delivery is None else (delivery.provider_id, delivery.attempts, delivery.error)
 
-    def _claim(self, delivery_id: int) -> None:
+    def _mark_postponed(self, delivery_id: int, reason: str) -> None:
         with self.database.session() as session:
-            InboundLog(session).claim(delivery_id)
+            InboundLog(session).postpone(delivery_id, f"{POSTPONED}: {reason}")
 
     def _finish(self, delivery_id: int, finisher: Optional[Finisher]) -> None:
         if finisher is not None:

@@ -28,6 +28,11 @@ class Runtime:
         url = self.settings.section("server").get("public_url")
         return url.rstrip("/") if url else None
 
+    @property
+    def retry_seconds(self) -> float:
+        """Wait before the first retry of a message whose turn failed (server.retry_seconds)."""
+        return float(self.settings.section("server").get("retry_seconds", 30.0, kind=float))
+
     def public(self, path: str) -> Optional[str]:
         """The URL a provider uses for ``path`` on this server (behind a proxy too)."""
         return f"{self.public_url}{path}" if self.public_url else None

@@ -28,6 +28,7 @@ from accessibility.pipeline import Outgoing
 from channels import redact
 from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
+from channels.delivery import Postponed
 from channels.intake import Finisher, Intake
 from channels.notifications import NotificationLoop
 from channels.output import SendsOutgoing, merge_texts
@@ -189,8 +190,14 @@ class TelegramHandler:
 
     async def __call__(self, payload: dict) -> Optional[Finisher]:
         """Returns what is left to store once the replies are out (channels.intake runs it)."""
-        update = Update.de_json(payload, self.bot)
-        inbound = parse_update(update)
+        try:
+            inbound = parse_update(Update.de_json(payload, self.bot))
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError, OSError) as error:
+            # Not the shape the Bot API sends (only a forged or broken update can be): nothing to
+            # answer and nobody to answer, so it is dropped, with a line in the log.
+            log.warning("telegram update %s is not a well-formed update (%s); ignored",
+                        payload.get("update_id"), type(error).__name__)
+            return None
         if inbound.callback_query_id:
             # Always answered, even when ignored, so the client stops its spinner.
             with contextlib.suppress(TelegramError):
@@ -204,7 +211,12 @@ class TelegramHandler:
             return
         attachments = await self.conversation.arrived(hashed, str(inbound.chat_id))
         try:
-            await self._handle(inbound, hashed, attachments)
+            try:
+                await self._handle(inbound, hashed, attachments)
+            except Postponed as postponed:
+                for reply in postponed.replies:  # "kept, will be answered"; the intake retries
+                    await self.sender.send(inbound.chat_id, reply)
+                raise
         except Forbidden as error:
             await self.conversation.mark_unreachable(hashed)
             log.info("telegram user %s… is unreachable (%s); not retrying", hashed[:8], error)
@@ -259,8 +271,14 @@ class TelegramHandler:
             file = await send_with_retry(lambda: self.bot.get_file(file_id), classify, what="telegram getFile")
             if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
                 return None
+            if not file.file_path:
+                # The Bot API may answer getFile without a path (file gone, too big for bots);
+                # PTB would raise a bare RuntimeError that no caller expects.
+                log.error("telegram getFile answered without a file_path; the file cannot be downloaded")
+                return None
             return bytes(await file.download_as_bytearray())
-        except TelegramError as error:
+        except (TelegramError, RuntimeError) as error:
+            # The error may name the file URL, which holds the bot token: redact.protect scrubs it.
             log.error("telegram download of a file failed: %s", error)
             return None
 
@@ -349,7 +367,7 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
                 log.warning("telegram webhook call with a missing or wrong secret token: refused")
                 return response.text("forbidden", status=403)
             if not await connector.wait_ready():
-                return response.text("starting", status=503)  # the provider re-sends later  # Telegram re-sends later
+                return response.text("starting", status=503)  # Telegram re-sends later
             data = request.json
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return response.text("not an update", status=400)
@@ -365,6 +383,7 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
         await self.prepare(on_new_message)
         await self.intake.recover()
         self._ready.set()
+        self._start_upkeep(self.intake)
         self._warm_up_speech(self.conversation)
         if self.mode == "webhook":
             await send_with_retry(lambda: self.bot.set_webhook(
@@ -383,7 +402,8 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
         self.bot = self.make_bot()
         await self.bot.initialize()
         self.conversation = Conversation(NAME, self.runtime.settings, self.runtime.database, on_new_message)
-        self.intake = Intake(self.runtime.database, NAME, TelegramHandler(self.bot, self.conversation))
+        self.intake = Intake(self.runtime.database, NAME, TelegramHandler(self.bot, self.conversation),
+                             retry_base=self.runtime.retry_seconds)
 
     async def stop(self) -> None:
         await self._stop_background()

@@ -53,7 +53,8 @@ def sender_of(data: dict) -> Optional[int]:
     for key in ("message", "edited_message", "callback_query", "my_chat_member"):
         part = data.get(key)
         if isinstance(part, dict):
-            chat = (part.get("message") or {}).get("chat") if key == "callback_query" else part.get("chat")
+            holder = part.get("message") if key == "callback_query" else part
+            chat = holder.get("chat") if isinstance(holder, dict) else None
             if isinstance(chat, dict) and chat.get("type") == "private":
                 return chat.get("id")
             if key == "callback_query" and isinstance(part.get("from"), dict):

@@ -36,6 +36,7 @@ from accessibility.pipeline import Outgoing
 from channels import gsm7, redact
 from channels.blueprints import ConnectorLifecycle, connector_blueprint
 from channels.conversation import Conversation
+from channels.delivery import Postponed
 from channels.intake import Finisher, Intake
 from channels.notifications import NotificationLoop
 from channels.output import SendsOutgoing, merge_texts
@@ -58,6 +59,7 @@ GREETING = "/greet"
 MEDIA_FAILED_REPLY = "Maaf, berkas Anda gagal saya terima. Silakan kirim sekali lagi."
 ATTACHMENT_SAVED_REPLY = "Terima kasih, berkas Anda sudah saya simpan untuk laporan ini."
 MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own cap for audio and video
+ANONYMOUS_SENDER = ""  # outbound_messages.sender_hash of the replies that filed an anonim report
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,18 @@ def classify(error: BaseException) -> Optional[Retry]:
 
 
 # -------------------------------------------------------------------------- inbound parsing
+MAX_MEDIA = 10  # Twilio sends at most 10 media per message
+_SID = re.compile(r"^[A-Za-z]{2}[0-9A-Za-z]{1,62}$")  # "SM" + 32 hex digits; fits provider_id
+_WHOLE_NUMBER = re.compile(r"^[0-9]{1,4}$")
+_ADDRESS_LIMIT = 64
+_URL_LIMIT = 2048
+_CONTENT_TYPE_LIMIT = 128
+
+
+class InvalidForm(ValueError):
+    """A signed form that is not a well-formed Twilio message (answered 400, never handled)."""
+
+
 @dataclass(frozen=True)
 class TwilioInbound:
     message_sid: str
@@ -166,13 +180,57 @@ class TwilioInbound:
     body: str
     media: Tuple[Tuple[str, str], ...] = ()  # (url, content type)
 
+    def as_payload(self) -> Dict[str, Any]:
+        """What the inbound log keeps until handled: the parsed message, not the whole form.
+
+        Parsed once, in the webhook (the handler rebuilds it with :meth:`from_payload`), and
+        none of Twilio's other fields (To, FromCity, AccountSid...) are stored.
+        """
+        return {"sid": self.message_sid, "from": self.address, "body": self.body,
+                "media": [list(item) for item in self.media]}
+
+    @classmethod
+    def from_payload(cls, payload: Dict[str, Any]) -> "TwilioInbound":
+        if "sid" not in payload:  # recorded as the raw form before this shape existed
+            return parse_form(payload)
+        return cls(payload["sid"], payload["from"], payload["body"],
+                   tuple((str(url), str(kind)) for url, kind in payload.get("media") or ())[:MAX_MEDIA])
+
+
+def _whole_number(params: Dict[str, str], key: str) -> int:
+    raw = (params.get(key) or "").strip()
+    if not raw:
+        return 0
+    if not _WHOLE_NUMBER.match(raw):
+        raise InvalidForm(f"{key} is not a whole number")
+    return int(raw)
+
 
 def parse_form(params: Dict[str, str]) -> TwilioInbound:
-    count = int(params.get("NumMedia") or 0)
-    media = tuple((params[f"MediaUrl{index}"], params.get(f"MediaContentType{index}", "application/octet-stream"))
-                  for index in range(count) if params.get(f"MediaUrl{index}"))
-    return TwilioInbound(params.get("MessageSid") or params.get("SmsMessageSid") or "",
-                         params.get("From", ""), params.get("Body") or "", media)
+    """The message in a Twilio webhook form; raises :class:`InvalidForm` for a malformed one.
+
+    The work is bounded whatever the form says: NumMedia is read as at most Twilio's 10.
+    """
+    count = min(_whole_number(params, "NumMedia"), MAX_MEDIA)
+    _whole_number(params, "NumSegments")
+    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+    if sid and not _SID.match(sid):
+        raise InvalidForm("MessageSid is not a Twilio id")
+    address = params.get("From", "")
+    if len(address) > _ADDRESS_LIMIT:
+        raise InvalidForm("From is too long for an address")
+    media = []
+    for index in range(count):
+        url = params.get(f"MediaUrl{index}")
+        if not url:
+            continue
+        content_type = params.get(f"MediaContentType{index}") or "application/octet-stream"
+        if len(url) > _URL_LIMIT or not url.startswith(("https://", "http://")):
+            raise InvalidForm(f"MediaUrl{index} is not a media link")
+        if len(content_type) > _CONTENT_TYPE_LIMIT:
+            raise InvalidForm(f"MediaContentType{index} is too long")
+        media.append((url, content_type))
+    return TwilioInbound(sid, address, params.get("Body") or "", tuple(media))
 
 
 class _Form(dict):
@@ -198,10 +256,25 @@ def numbered_choices(buttons: List[dict]) -> str:
     return "\n".join(lines)
 
 
+def lists_choices(text: str, buttons: List[dict]) -> bool:
+    """Whether the text already lists every button as "1. Title" (simple-language variants do).
+
+    Then the list is not added again: SMS users pay for every segment, and the same options
+    twice is noise for everyone.
+    """
+    lines = [line.strip().lower() for line in text.splitlines()]
+    for index, button in enumerate(buttons, 1):
+        title = str(button.get("title", "")).strip().lower()
+        first_word = title.split()[0] if title.split() else ""
+        if not any(re.match(rf"{index}[.)]\s*", line) and first_word and first_word in line for line in lines):
+            return False
+    return bool(buttons)
+
+
 def reply_texts(kind: Kind, reply: Outgoing) -> List[str]:
     """The text messages one reply becomes on this kind of channel."""
     text = (reply.text or "").strip()
-    if reply.buttons:
+    if reply.buttons and not lists_choices(text, reply.buttons):
         text = f"{text}\n{numbered_choices(reply.buttons)}".strip()
     if not text:
         return []
@@ -210,15 +283,39 @@ def reply_texts(kind: Kind, reply: Outgoing) -> List[str]:
     return split_text(text, kind.text_limit)
 
 
+# ------------------------------------------------------------------------- the outbound log
+# A tracking number as the dialogue writes it ("4821-7730") or as typed ("48217730"), and a PIN
+# ("PIN Anda: 7766", "PIN ini: 7766").
+_TRACKING_NUMBER = re.compile(r"(?<!\d)\d{4}[\s\-\u2010-\u2015.]?\d{4}(?!\d)")
+_PIN = re.compile(r"(\bPIN\b[^0-9\n]{0,40}?)(\d{4,8})(?!\d)", re.IGNORECASE)
+
+
+def reveals_anonymous_report(texts) -> bool:
+    """True for the replies of a turn that filed (or opened) an *anonim* report: they carry its PIN."""
+    return any(_PIN.search(text or "") for text in texts)
+
+
+def loggable_body(body: Optional[str]) -> Optional[str]:
+    """The body as the outbound log keeps it: never a tracking number or a PIN (issue 13, D7).
+
+    The outbound log is linked to the sender, whose reporter row holds the phone number: with
+    the number and the PIN in clear text there, an *anonim* report was traceable to its citizen.
+    """
+    if not body:
+        return body
+    return _TRACKING_NUMBER.sub("<nomor laporan>", _PIN.sub(r"\1<PIN>", body))
+
+
 # ------------------------------------------------------------------------------- the gateway
 @dataclass
 class SendResult:
     sent: int = 0
     outcome: str = "sent"  # "sent" | "needs_template" | "unreachable" | "failed"
     sids: List[str] = field(default_factory=list)
-    # Messages Twilio accepted and not yet in the outbound log: (kind, body, sid), filled when
+    # Messages Twilio accepted and not yet in the outbound log: (kind, body, sid, the sender hash
+    # to log it under: ANONYMOUS_SENDER for an anonim filing), filled when
     # ``deliver(..., log_later=True)``; :meth:`TwilioGateway.log_sent` writes them.
-    unlogged: List[Tuple[str, Optional[str], str]] = field(default_factory=list)
+    unlogged: List[Tuple[str, Optional[str], str, str]] = field(default_factory=list)
 
 
 class TwilioGateway:
@@ -247,16 +344,20 @@ class TwilioGateway:
         per message. Refusals and failures are always written at once.
         """
         result = SendResult()
+        # The replies that file an anonim report are logged without their sender (and, like
+        # every reply, without tracking number or PIN): nothing in the log leads back to the phone.
+        log_hash = ANONYMOUS_SENDER if reveals_anonymous_report(reply.text for reply in replies) else hashed
         if self.kind.free_form_window is not None and not in_reply and not await self._within_window(hashed):
             body = "\n".join(filter(None, (reply.text for reply in replies)))
-            await self._record(hashed, "text", body, "needs_template")
+            await self._record(log_hash, "text", body, "needs_template")
             log.warning("%s: %d reply(ies) to %s not sent: outside the 24-hour window, a template is "
                         "needed (kept as needs_template)", self.kind.name, len(replies), mask_address(address))
             result.outcome = "needs_template"
             return result
         for reply in replies:
             for text in reply_texts(self.kind, reply):
-                if not await self._send(hashed, address, result, "text", text, body=text, log_later=log_later):
+                if not await self._send(hashed, address, result, "text", text, body=text, log_later=log_later,
+                                        log_hash=log_hash):
                     return result
             if self.kind.can_send_media:
                 for kind, data, content_type, suffix in self._media_of(reply):
@@ -265,7 +366,7 @@ class TwilioGateway:
                         log.warning("%s: no public URL configured; a %s reply was not sent", self.kind.name, kind)
                         continue
                     if not await self._send(hashed, address, result, kind, None, media_url=[url],
-                                            log_later=log_later):
+                                            log_later=log_later, log_hash=log_hash):
                         return result
         return result
 
@@ -277,7 +378,8 @@ class TwilioGateway:
 
     async def _send(self, hashed: str, address: str, result: SendResult, kind: str, text: Optional[str],
                     body: Optional[str] = None, media_url: Optional[List[str]] = None,
-                    log_later: bool = False) -> bool:
+                    log_later: bool = False, log_hash: Optional[str] = None) -> bool:
+        logged_as = hashed if log_hash is None else log_hash
         arguments: Dict[str, Any] = {"to": address, "from_": self.from_address}
         if body is not None:
             arguments["body"] = body
@@ -292,35 +394,35 @@ class TwilioGateway:
         except TwilioRestException as error:
             if error.code == OPTED_OUT:
                 await self._unreachable(hashed)
-                await self._record(hashed, kind, text, "unreachable", error_code=str(error.code))
+                await self._record(logged_as, kind, text, "unreachable", error_code=str(error.code))
                 log.info("%s: %s opted out (21610); marked unreachable", self.kind.name, mask_address(address))
                 result.outcome = "unreachable"
             elif error.code == OUTSIDE_WINDOW:
-                await self._record(hashed, kind, text, "needs_template", error_code=str(error.code))
+                await self._record(logged_as, kind, text, "needs_template", error_code=str(error.code))
                 log.warning("%s: Twilio says the 24-hour window is closed for %s (63016): needs_template",
                             self.kind.name, mask_address(address))
                 result.outcome = "needs_template"
             else:
-                await self._record(hashed, kind, text, "failed", error_code=str(error.code or error.status))
+                await self._record(logged_as, kind, text, "failed", error_code=str(error.code or error.status))
                 log.error("%s: sending to %s failed: HTTP %s, Twilio error %s", self.kind.name,
                           mask_address(address), error.status, error.code)
                 result.outcome = "failed"
             return False
         except Exception as error:  # noqa: BLE001 - retries exhausted or a read timeout
-            await self._record(hashed, kind, text, "failed")
+            await self._record(logged_as, kind, text, "failed")
             log.error("%s: sending to %s failed (%s); not retried further", self.kind.name,
                       mask_address(address), type(error).__name__)
             result.outcome = "failed"
             return False
         if log_later:
-            result.unlogged.append((kind, text, message.sid))
+            result.unlogged.append((kind, text, message.sid, logged_as))
         else:
-            await self._record(hashed, kind, text, "queued", provider_message_id=message.sid)
+            await self._record(logged_as, kind, text, "queued", provider_message_id=message.sid)
         result.sent += 1
         result.sids.append(message.sid)
         return True
 
-    def log_sent(self, session: Any, hashed: str, unlogged: List[Tuple[str, Optional[str], str]]) -> None:
+    def log_sent(self, session: Any, hashed: str, unlogged: List[Tuple[str, Optional[str], str, str]]) -> None:
         """Write messages sent with ``log_later`` into the outbound log (synchronous, caller's session).
 
         A status callback may have arrived before its message was logged; its state is applied
@@ -329,11 +431,11 @@ class TwilioGateway:
         if not unlogged:
             return
         outbound = OutboundLog(session)
-        for kind, body, sid in unlogged:
-            outbound.record(self.kind.name, hashed, kind, body, "queued", provider_message_id=sid)
+        for kind, body, sid, logged_as in unlogged:
+            outbound.record(self.kind.name, logged_as, kind, loggable_body(body), "queued", provider_message_id=sid)
         early = session.execute(
             select(DeliveryStatusEvent)
-            .where(DeliveryStatusEvent.provider_message_id.in_([sid for _kind, _body, sid in unlogged]))
+            .where(DeliveryStatusEvent.provider_message_id.in_([entry[2] for entry in unlogged]))
             .order_by(DeliveryStatusEvent.id)
         ).scalars().all()
         for event in early:
@@ -371,7 +473,7 @@ class TwilioGateway:
                       provider_message_id: Optional[str] = None, error_code: Optional[str] = None) -> None:
         def work() -> None:
             with self.runtime.database.session() as session:
-                OutboundLog(session).record(self.kind.name, hashed, kind, body, state,
+                OutboundLog(session).record(self.kind.name, hashed, kind, loggable_body(body), state,
                                             provider_message_id=provider_message_id, error_code=error_code)
         await asyncio.to_thread(work)
 
@@ -411,8 +513,8 @@ class TwilioHandler:
         self.auth = aiohttp.BasicAuth(account_sid, auth_token)
         self.keyword = keyword
 
-    async def __call__(self, params: Dict[str, str]) -> Optional[Finisher]:
-        inbound = parse_form(params)
+    async def __call__(self, payload: Dict[str, Any]) -> Optional[Finisher]:
+        inbound = TwilioInbound.from_payload(payload)
         if not inbound.address:
             log.warning("%s delivery without a sender ignored", self.kind.name)
             return
@@ -443,8 +545,13 @@ class TwilioHandler:
         if audio is not None and not inbound.body.strip():
             text = None
         metadata.setdefault("attachments", attachments)
-        replies = await self.conversation.turn(hashed, text=text, audio=audio, audio_mime=audio_mime,
-                                               metadata=metadata, can_send_voice=self.kind.can_send_voice)
+        try:
+            replies = await self.conversation.turn(hashed, text=text, audio=audio, audio_mime=audio_mime,
+                                                   metadata=metadata, can_send_voice=self.kind.can_send_voice)
+        except Postponed as postponed:
+            if postponed.replies:  # "kept, will be answered"; the intake retries the delivery
+                await self.gateway.deliver(hashed, inbound.address, postponed.replies, in_reply=True)
+            raise
         replies = merge_texts(replies, lambda joined: len(reply_texts(self.kind, joined)) == 1)
         result = await self.gateway.deliver(hashed, inbound.address, replies, in_reply=True, log_later=True)
         # Logged in the transaction that marks the delivery handled (see channels.intake).
@@ -559,11 +666,16 @@ class TwilioInput(ConnectorLifecycle, InputChannel):
             if not await connector.wait_ready():
                 return response.text("starting", status=503)  # the provider re-sends later
             params = {key: values[0] for key, values in form.items() if values}
-            inbound = parse_form(params)
+            try:
+                inbound = parse_form(params)
+            except InvalidForm as error:
+                log.warning("%s webhook: a signed but malformed form refused (%s)", connector.kind.name, error)
+                return response.text("not a message", status=400)
             if not inbound.message_sid or not inbound.address:
+                log.warning("%s webhook: a form without MessageSid or From refused", connector.kind.name)
                 return response.text("not a message", status=400)
             hashed = connector.conversation.identity(connector.kind.user_id(inbound.address))
-            await connector.intake.accept(inbound.message_sid, hashed, params)
+            await connector.intake.accept(inbound.message_sid, hashed, inbound.as_payload())
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         @blueprint.route("/status", methods=["POST"])
@@ -614,9 +726,10 @@ class TwilioInput(ConnectorLifecycle, InputChannel):
         self.conversation = Conversation(self.kind.name, self.runtime.settings, self.runtime.database, on_new_message)
         handler = TwilioHandler(self.kind, self.conversation, self.gateway, self.account_sid, self.auth_token,
                                 self.keyword)
-        self.intake = Intake(self.runtime.database, self.kind.name, handler)
+        self.intake = Intake(self.runtime.database, self.kind.name, handler, retry_base=self.runtime.retry_seconds)
         await self.intake.recover()
         self._ready.set()
+        self._start_upkeep(self.intake)
         if self.kind.can_send_voice:
             self._warm_up_speech(self.conversation)
         notifier = NotificationLoop.for_channel(self.kind.name, self.runtime, self._notify)

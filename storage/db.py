@@ -57,6 +57,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Scrubbed payloads (phone numbers, texts) are zeroed in the page, not left in free
+            # space; FAST adds no I/O (https://sqlite.org/pragma.html#pragma_secure_delete).
+            cursor.execute("PRAGMA secure_delete = FAST")
         finally:
             cursor.close()
 
@@ -204,6 +207,29 @@ class Database:
                 connection.rollback()
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY})
                 connection.commit()
+
+    def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log into the database file and empty it.
+
+        Why: rows just scrubbed (payloads with phone numbers and texts) live on in the -wal file
+        until a checkpoint rewrites those pages; SQLite's automatic one may not run for a long
+        time on a quiet server. TRUNCATE also shrinks the file to zero. A checkpoint blocked by a
+        reader or writer is reported by SQLite (busy=1) and simply done at the next call.
+        PostgreSQL: nothing to do.
+        """
+        if self.sqlite_path is None:
+            return
+        with self._writers:
+            # The raw connection: outside any transaction (SQLAlchemy's would BEGIN first).
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                busy, _pages, _moved = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                cursor.close()
+            finally:
+                connection.close()
+        if busy:
+            log.info("SQLite checkpoint deferred: the database was busy")
 
     def dispose(self) -> None:
         """Close every pooled connection (tests, and before a process forks)."""

@@ -120,6 +120,8 @@ class Report(Base):
     latitude: Mapped[Optional[float]] = Column(Float)
     longitude: Mapped[Optional[float]] = Column(Float)
     incident_date: Mapped[Optional[dt.date]] = Column(Date)
+    # The citizen gave an estimate ("kira-kira seminggu lalu", "awal bulan lalu").
+    incident_date_approximate: Mapped[bool] = Column(Boolean, nullable=False, default=False, server_default=false())
     privacy: Mapped[str] = Column(String(10), nullable=False)
     channel: Mapped[str] = Column(String(20), nullable=False)
     # NULL for anonim reports: no identity is stored at all.
@@ -179,6 +181,27 @@ class RoutingSuggestion(Base):
     created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
 
     report = relationship("Report", back_populates="routing")
+
+
+class RoutingCorrection(Base):
+    """An operator changed a report's category or agency: what the deployment learns from.
+
+    The text is copied so a retrain (``python -m bot retrain-categories``) does not depend on the
+    report staying unchanged; it goes with the report when the report is deleted.
+    """
+
+    __tablename__ = "routing_corrections"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    report_id: Mapped[int] = Column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, index=True)
+    text: Mapped[str] = Column(Text, nullable=False)
+    region_code: Mapped[Optional[str]] = Column(String(16))
+    old_category: Mapped[Optional[str]] = Column(String(40))
+    new_category: Mapped[Optional[str]] = Column(String(40))
+    old_agency: Mapped[Optional[str]] = Column(String(200))
+    new_agency: Mapped[Optional[str]] = Column(String(200))
+    corrected_by: Mapped[str] = Column(String(64), nullable=False, default="operator")
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
 
 
 class Attachment(Base):

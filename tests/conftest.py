@@ -104,6 +104,11 @@ def rasa_servers(trained_model: Path, tmp_path_factory) -> Iterator[dict]:
     )
     settings = load_settings(environ=env)
     Database.shared(settings.database_url).migrate()
+    # The category model is trained (or loaded from its cache) here, once, so the action
+    # server loads it from the cache instead of training it on a test's first message.
+    from storage.routing.categories import get_model
+
+    get_model()
     servers = start_servers(settings, trained_model, runtime, env=env)
     try:
         yield {

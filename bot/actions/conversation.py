@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -123,13 +123,95 @@ class ActionGreet(Action):
         return []
 
 
+# A message this long that no intent fits is taken as the story of a report, not as noise.
+STORY_WORDS = 8
+_ASPIRATION = ("usul", "usulan", "saran", "mengusulkan", "menyarankan", "sebaiknya", "alangkah baiknya", "harapan",
+               "berharap", "aspirasi", "masukan", "mohon dibangun", "tolong dibangun", "perlu dibangun")
+
+
+def report_from_message(text: str) -> Optional[List[EventType]]:
+    """Events that start a report with ``text`` as its story, or None when it reads as no report.
+
+    A how-to question about a public service is a *permintaan informasi*; a long message
+    that no intent fits is a story (an aspiration when it suggests, else a complaint). The
+    report form then also takes the place, date and privacy the message names.
+    """
+    if not text or answers.is_command(text):
+        return None
+    if answers.asks_for_information(text):
+        kind = "permintaan_informasi"
+    elif len(text.split()) >= STORY_WORDS and not answers.too_short_to_act_on(text):
+        kind = "aspirasi" if answers.phrase_in(text, _ASPIRATION) else "pengaduan"
+    else:
+        return None
+    return [SlotSet("report_type", kind), SlotSet("description", text.strip()), FollowupAction("report_form")]
+
+
+_TYPE_OF_INTENT = {"file_complaint": "pengaduan", "file_aspiration": "aspirasi", "request_information": "permintaan_informasi"}
+
+
+def start_report(text: str, intent: Optional[str]) -> List[EventType]:
+    """Events that start the report form from ``text`` (its story when it tells one)."""
+    started = report_from_message(text)
+    if started is not None:
+        return started
+    events: List[EventType] = []
+    if intent in _TYPE_OF_INTENT:
+        events.append(SlotSet("report_type", _TYPE_OF_INTENT[intent]))
+    return events + [FollowupAction("report_form")]
+
+
+class ActionFallback(Action):
+    """A message no intent fits: a question or a story starts a report; else the menu, worded anew.
+
+    The menu is never sent three times in the same words: the second time it asks for one
+    sentence with an example, the third it offers a person.
+    """
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        started = report_from_message(runtime.latest_text(tracker))
+        if started is not None:
+            return started
+        earlier = [event for event in last_bot_turns(tracker.events, 2)
+                   if (event.get("metadata") or {}).get("utter_action", "").startswith("utter_fallback_menu")]
+        response = ("utter_fallback_menu", "utter_fallback_menu_again", "utter_fallback_menu_person")[min(len(earlier), 2)]
+        dispatcher.utter_message(response=response, expects="choice")
+        return []
+
+
+def last_bot_turns(events: List[Dict[Text, Any]], turns: int) -> List[Dict[Text, Any]]:
+    """The bot messages of the last ``turns`` bot turns before the latest user message."""
+    found: List[Dict[Text, Any]] = []
+    users = 0
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            if users > turns:
+                break
+        elif kind == "bot" and users >= 1:
+            found.append(event)
+    return found
+
+
 class ActionHelp(Action):
-    """Explains the step being asked (or what the assistant does), then the rules resume the form."""
+    """Explains the step being asked (or what the assistant does), then the rules resume the form.
+
+    Outside a form, a how-to question about a public service ("bagaimana cara daftar BPJS?"),
+    which the NLU often files as help, starts a *permintaan informasi* instead.
+    """
 
     def name(self) -> Text:
         return "action_help"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if not _active_loop(tracker) and answers.asks_for_information(runtime.latest_text(tracker)):
+            started = report_from_message(runtime.latest_text(tracker))
+            if started is not None:
+                return started
         step = tracker.get_slot("requested_slot") if _active_loop(tracker) else None
         response = f"utter_help_{step}" if step else "utter_help_general"
         if response not in (domain.get("responses") or {}):

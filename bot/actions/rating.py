@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from bot import answers
 from bot.actions import runtime
 from bot.actions.read_back import ExplicitNextSlot
+from bot.actions.report_form import _AskWithHint
 from storage.repositories import RatingRepository
 
 log = logging.getLogger(__name__)
@@ -63,3 +64,7 @@ class ActionSaveRating(Action):
             log.exception("could not store the satisfaction rating of report %s", int(report_id))
         dispatcher.utter_message(response="utter_thanks_rating")
         return reset
+
+
+class ActionAskSatisfaction(_AskWithHint, Action):
+    slot = "satisfaction"

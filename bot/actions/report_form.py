@@ -18,6 +18,18 @@ Decisions:
   the top suggestion stays right (typed 0.82, heard 0.40 vs 0.22 runner-up, same top category),
   and a four-option spoken menu is a long listen. The report is filed with the suggestion marked
   "perlu diperiksa" for the verifier, exactly as when a typing user answers "Tidak tahu".
+* An answer is tried as an answer first (``runtime.answer_for`` with a ``fits`` test per
+  question); only a message that does not answer and holds a whole control word steers.
+* Cancelling asks first, inside the form (``cancel_confirmed``): only a clear yes ends the
+  report; "jangan", "lanjut", "tidak jadi" continue, and any other message is tried as the
+  answer to the question that was pending, so nothing typed is lost.
+* No question is sent a third time in the same words: each miss is counted (``reask_slot``,
+  ``reask_count``); the second ask shows the options and an example, the third offers a way on,
+  and a third miss takes it (date: unknown; privacy: RAHASIA, said plainly; type: pengaduan;
+  read-back: which part to change). The final read-back shows whatever was chosen.
+* One message can fill several fields: the opener or any answer that clearly names a place
+  (a known region with a marker such as "kec"/"kab"/"desa"), a date ("sejak 2 minggu lalu") or
+  a privacy wish ("anonim", "tanpa nama") fills those too, and the form asks only what is missing.
 * Filing is idempotent: the submission key hashes the sender id, the conversation reference and
   the moment this form started, so a retried ``action_submit_report`` returns the same report.
 """
@@ -39,7 +51,7 @@ from rasa_sdk.types import DomainDict
 from bot import answers
 from bot.actions import routing, runtime
 from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin, spoken
-from bot.dates import format_indonesian_date, parse_indonesian_date, says_unknown
+from bot.dates import format_indonesian_date, is_approximate, parse_indonesian_date, says_unknown
 from storage.repositories import ReportDraft, ReportRepository, new_pin
 from storage.repositories.reports import hash_pin, verify_pin
 from storage.routing.categories import CATEGORIES
@@ -54,11 +66,22 @@ FORM_STATE_SLOTS = REPORT_SLOTS + (
     "report_confirmed", "field_to_correct", "ask_hint", "description_nudged", "date_unknown_asked",
     "location_latitude", "location_longitude", "form_started_at",
     "location_reasked", "choice_reasked", "region_code", "region_name", "region_choices",
-    "category_code", "category_choices",
+    "category_code", "category_choices", "cancel_pending", "cancel_confirmed", "cancel_resume",
+    "reask_slot", "reask_count", "date_approximate",
 ) + HEARD_SLOTS
 # An opening message this long is taken as the description ("jalan di depan ... rusak").
 OPENING_DESCRIPTION_WORDS = 8
 LOCAL_TIME_ZONE = ZoneInfo("Asia/Jakarta")
+# A question missed this many times takes its way on instead of being asked again.
+WAY_ON_AFTER = 2
+# What each question expects, sent with it (reply key "expects") so the accessibility layer can
+# listen for that kind of answer (a yes/no, one of the buttons, a date, a place, free text).
+EXPECTS = {
+    "report_type": "choice", "description": "free_text", "location": "place", "region_code": "choice",
+    "category_code": "choice", "incident_date": "date", "privacy": "choice", "report_confirmed": "yes_no",
+    "field_to_correct": "choice", "heard_confirmed": "yes_no", "cancel_confirmed": "yes_no",
+    "satisfaction": "rating", "tracking_number": "tracking_number", "status_pin": "pin",
+}
 
 TYPE_LABELS = {"pengaduan": "Pengaduan", "aspirasi": "Aspirasi", "permintaan_informasi": "Permintaan informasi"}
 # Said plainly in the read-back: a wrong privacy level has exposed reporters before.
@@ -107,6 +130,69 @@ def _names_a_date(text: str) -> bool:
     return says_unknown(text) or parse_indonesian_date(text, local_today()) is not None
 
 
+def misses(tracker: Tracker, slot: Text) -> int:
+    """How often the answer to ``slot``'s question was not understood in a row."""
+    if tracker.get_slot("reask_slot") != slot:
+        return 0
+    try:
+        return int(tracker.get_slot("reask_count") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _slot_values(events: List[EventType], name: Text) -> List[Any]:
+    return [event.get("value") for event in events if event.get("event") == "slot" and event.get("name") == name]
+
+
+# Words that mark a place in a longer message; the words after them name it.
+_PLACE_MARKERS = {
+    "desa", "ds", "kelurahan", "kel", "kec", "kecamatan", "kab", "kabupaten", "kota", "provinsi", "prov",
+    "dusun", "dsn", "kampung", "kp", "jl", "jln", "jalan", "gang", "gg", "rt", "rw", "perumahan", "perum",
+    "komplek", "kompleks", "nagari", "gampong", "kelurahan", "lingkungan", "banjar",
+}
+_STRONG_MARKERS = {"desa", "ds", "kelurahan", "kel", "kec", "kecamatan", "kab", "kabupaten", "kota", "provinsi", "prov",
+                   "dusun", "dsn", "nagari", "gampong"}
+
+
+# Words that end a place name inside a story ("... kab cianjur rusak parah").
+_NOT_A_NAME = {
+    "rusak", "berlubang", "sudah", "udah", "sejak", "dari", "banyak", "dan", "yang", "yg", "ada", "tidak", "tdk", "gak",
+    "mohon", "tolong", "parah", "sangat", "mati", "banjir", "macet", "itu", "ini", "sering", "selalu", "belum", "masih",
+    "tapi", "karena", "kalau", "saat", "waktu", "kemarin", "lalu", "minggu", "hari", "bulan", "tahun", "tanggal", "pak",
+    "bu", "min", "kak", "terima", "kasih", "bisa", "harus", "perlu", "agar", "supaya", "untuk", "dengan", "di", "ke",
+}
+
+
+def place_phrase(text: str) -> Optional[str]:
+    """The part of a longer message that names a place ("desa sukamaju kec cibeber kab cianjur").
+
+    It starts at the first strong marker (kec, kab, kota, desa, ...; or a street/RT marker
+    just before it) and ends after the name that follows the last one, at a comma, a full stop
+    or a word that is no name ("rusak", "sejak"). None without a strong marker: a story
+    without one names no place that can be routed.
+    """
+    import re
+
+    tokens = re.findall(r"[\w'./-]+[,.]?", text)
+    bare = [token.lower().rstrip(".,") for token in tokens]
+    strong = [index for index, token in enumerate(bare) if token in _STRONG_MARKERS]
+    if not strong:
+        return None
+    first = strong[0]
+    for index in range(max(0, first - 4), first):
+        if bare[index] in _PLACE_MARKERS:
+            first = index
+            break
+    last = strong[-1]
+    end = last + 1
+    while end < len(tokens) and end <= last + 3 and bare[end] not in _NOT_A_NAME and bare[end] not in _STRONG_MARKERS:
+        end += 1
+        if tokens[end - 1].endswith((",", ".")):
+            break
+    phrase = " ".join(tokens[first:end]).strip(" ,.")
+    return phrase or None
+
+
 class ValidateReportForm(ReadBackMixin, FormValidationAction):
     # Nothing is always read back: the read-back of the whole report shows every field.
     never_read_back = ("report_type",)
@@ -116,12 +202,101 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         events: List[EventType] = []
+        asked = tracker.get_slot("requested_slot")
+        fresh = runtime.answered_just_now(tracker)
+        text = runtime.latest_text(tracker)
         if tracker.get_slot("form_started_at") is None:
             started = time.time()
             events.append(SlotSet("form_started_at", started))
             tracker.slots["form_started_at"] = started
             self._take_opening_description(tracker)
-        return events + await super().run(dispatcher, tracker, domain)
+            if not fresh:  # started by action_fallback / action_help with the message as its story
+                story = tracker.get_slot("description")
+                if story:  # validated like a typed answer: the category suggestion follows from it
+                    tracker.events.append({"event": "slot", "name": "description", "value": story})
+                await self._take_other_fields(tracker, None, text)
+        if fresh and asked == "cancel_confirmed":
+            decision = answers.cancel_decision(text, runtime.latest_intent(tracker))
+            if decision is True:
+                return events + [SlotSet("cancel_confirmed", True), SlotSet("requested_slot", None)]
+            resume = tracker.get_slot("cancel_resume")
+            events += [SlotSet("cancel_pending", None), SlotSet("cancel_confirmed", None), SlotSet("cancel_resume", None)]
+            tracker.slots.update(cancel_pending=None, cancel_confirmed=None, cancel_resume=None, requested_slot=resume)
+            if decision is False or not resume:
+                dispatcher.utter_message(response="utter_continue_form")
+                tracker.slots["requested_slot"] = None  # nothing to take from "lanjut saja"
+                next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+                return events + [next_slot]
+            asked = resume  # anything else is tried as the answer to the pending question
+        elif fresh and asked and await self._asks_to_cancel(tracker, asked, text):
+            return events + [
+                SlotSet("cancel_pending", True), SlotSet("cancel_resume", asked), SlotSet("requested_slot", "cancel_confirmed"),
+            ]
+        if fresh:
+            await self._take_other_fields(tracker, asked, text)
+        result = await super().run(dispatcher, tracker, domain)
+        if fresh and asked:
+            result += self._count_miss(tracker, asked, result)
+        return events + result
+
+    async def _asks_to_cancel(self, tracker: Tracker, asked: Text, text: str) -> bool:
+        """A cancel request that is no answer to the question being asked."""
+        intent = runtime.latest_intent(tracker)
+        if answers.is_command(text):
+            return intent == "cancel"
+        if intent != "cancel" and not (answers.control_cue("cancel", text) and len(text.split()) <= 4):
+            return False
+        fits = {
+            "incident_date": _names_a_date,
+            "privacy": lambda answer: answers.privacy_from(answer) is not None,
+            "location": lambda answer: False,
+        }.get(asked)
+        if asked == "location" and await self._names_a_place(text):
+            return False
+        return answers.steers_conversation("cancel", text, bool(fits and fits(text)))
+
+    @staticmethod
+    def _count_miss(tracker: Tracker, asked: Text, result: List[EventType]) -> List[EventType]:
+        """Counts a question answered but not understood; any progress resets the count."""
+        taken = _slot_values(result, asked)
+        next_slot = (_slot_values(result, "requested_slot") or [None])[-1]
+        if taken and all(value is None for value in taken) and next_slot == asked:
+            return [SlotSet("reask_slot", asked), SlotSet("reask_count", float(misses(tracker, asked) + 1))]
+        if tracker.get_slot("reask_count"):
+            return [SlotSet("reask_slot", None), SlotSet("reask_count", None)]
+        return []
+
+    async def _take_other_fields(self, tracker: Tracker, asked: Optional[Text], text: str) -> None:
+        """Fields a message names clearly besides the one asked: a place, a date, a privacy wish.
+
+        Appended as slot candidates, so each is validated exactly like a direct answer.
+        """
+        if answers.is_command(text) or len(text.split()) < 3:
+            return
+        found: Dict[Text, Any] = {}
+        if asked != "location" and not tracker.get_slot("location") and not tracker.get_slot("location_reasked"):
+            phrase = place_phrase(text)
+            if phrase and await self._names_a_unique_place(phrase):
+                found["location"] = phrase
+        if asked != "incident_date" and not tracker.get_slot("incident_date"):
+            day = parse_indonesian_date(text, local_today(), strict=True)
+            if day is not None and day <= local_today():
+                found["incident_date"] = text
+        if asked != "privacy" and not tracker.get_slot("privacy"):
+            wish = answers.privacy_from(text)
+            if wish in ("anonim", "rahasia") and answers.states_privacy(text):
+                found["privacy"] = text
+        for name, value in found.items():
+            tracker.events.append({"event": "slot", "name": name, "value": value})
+            tracker.slots[name] = value
+
+    @staticmethod
+    async def _names_a_unique_place(text: str) -> bool:
+        try:
+            return (await asyncio.to_thread(resolve_region, text)).status == UNIQUE
+        except Exception:  # noqa: BLE001 - the place is then asked as usual
+            log.exception("resolving a place inside a message failed")
+            return False
 
     @staticmethod
     def _take_opening_description(tracker: Tracker) -> None:
@@ -147,7 +322,12 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
             slots.insert(slots.index("location") + 1, "region_code")
         if tracker.get_slot("report_confirmed") is False:
             slots.insert(slots.index("report_confirmed"), "field_to_correct")
-        return self.with_read_back(slots, tracker)
+        if tracker.get_slot("cancel_confirmed") is True:
+            return []  # confirmed: the form ends and action_submit_report cancels instead of filing
+        slots = self.with_read_back(slots, tracker)
+        if tracker.get_slot("cancel_pending"):
+            slots.insert(0, "cancel_confirmed")
+        return slots
 
     async def accepted(self, slot: Text, value: Any, tracker: Tracker) -> Dict[Text, Any]:
         extra: Dict[Text, Any] = {}
@@ -212,10 +392,14 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         return _answer(tracker, "report_type", lambda text: answers.report_type_from(text) is not None)
 
     async def extract_description(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
-        return _answer(tracker, "description")
+        return _answer(tracker, "description", lambda text: len(text.split()) >= 5)
 
     async def extract_location(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
-        return _answer(tracker, "location")
+        if tracker.get_slot("requested_slot") != "location":
+            return {}
+        text = runtime.latest_text(tracker)
+        fits = answers.looks_like_place(text) or await self._names_a_place(text)
+        return _answer(tracker, "location", lambda answer: fits)
 
     async def extract_incident_date(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         return _answer(tracker, "incident_date", _names_a_date)
@@ -227,7 +411,13 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         return _answer(tracker, "report_confirmed", lambda text: answers.yes_no(text) is not None)
 
     async def validate_report_type(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
-        found = answers.report_type_from(value if isinstance(value, str) else None, runtime.latest_intent(tracker))
+        text = value if isinstance(value, str) else None
+        found = answers.report_type_from(text, runtime.latest_intent(tracker))
+        if found is None and answers.asks_for_information(text):
+            found = "permintaan_informasi"
+        if found is None and misses(tracker, "report_type") >= WAY_ON_AFTER:
+            dispatcher.utter_message(response="utter_report_type_defaulted")
+            found = "pengaduan"  # the read-back shows it, and it can be changed there
         if found is None:
             return {"report_type": None}
         return await self.keep("report_type", found, tracker)
@@ -273,21 +463,37 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
 
     async def validate_incident_date(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         text = value if isinstance(value, str) else ""
-        if says_unknown(text):
-            if not tracker.get_slot("date_unknown_asked"):
-                return {"incident_date": None, "date_unknown_asked": True, "ask_hint": "estimate"}
-            return await self.keep("incident_date", UNKNOWN_DATE, tracker)
         today = local_today()
         found = parse_indonesian_date(text, today)
-        if found is None:
-            return {"incident_date": None, "ask_hint": "unclear"}
-        if found > today:
-            return {"incident_date": None, "ask_hint": "future"}
-        return await self.keep("incident_date", found.isoformat(), tracker)
+        asked = tracker.get_slot("requested_slot") == "incident_date"
+        if found is None and (says_unknown(text) or answers.wants_to_skip(text)):
+            if not tracker.get_slot("date_unknown_asked") and not answers.wants_to_skip(text):
+                return {"incident_date": None, "date_unknown_asked": True, "ask_hint": "estimate"}
+            return await self._keep_date(UNKNOWN_DATE, False, tracker)
+        if found is None or found > today:
+            if asked and misses(tracker, "incident_date") >= WAY_ON_AFTER:
+                # Third miss: the date may stay empty; the read-back says "tidak diketahui".
+                dispatcher.utter_message(response="utter_date_left_unknown")
+                return await self._keep_date(UNKNOWN_DATE, False, tracker)
+            if not asked:
+                return {"incident_date": None}  # found in another answer: simply asked later
+            return {"incident_date": None, "ask_hint": "unclear" if found is None else "future"}
+        return await self._keep_date(found.isoformat(), is_approximate(text), tracker)
+
+    async def _keep_date(self, value: str, approximate: bool, tracker: Tracker) -> Dict[Text, Any]:
+        kept = await self.keep("incident_date", value, tracker)
+        if kept.get("incident_date") is not None or tracker.get_slot("date_approximate") != approximate:
+            kept["date_approximate"] = approximate if value != UNKNOWN_DATE else None
+        return kept
 
     async def validate_privacy(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         entity = answers.entity_value(runtime.latest_entities(tracker), "privacy")
         found = answers.privacy_from(value if isinstance(value, str) else None, entity)
+        asked = tracker.get_slot("requested_slot") == "privacy"
+        if found is None and asked and misses(tracker, "privacy") >= WAY_ON_AFTER:
+            # Third miss: the choice that exposes no one publicly, said plainly and read back.
+            dispatcher.utter_message(response="utter_privacy_defaulted")
+            found = "rahasia"
         if found is None:
             return {"privacy": None}
         return await self.keep("privacy", found, tracker)
@@ -296,6 +502,12 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         if isinstance(value, bool):
             return {"report_confirmed": value}
         confirmed = answers.yes_no(value, runtime.latest_intent(tracker))
+        plain = isinstance(value, str) and not answers.is_command(value) and answers.choice_number(value) is None
+        field = answers.field_from(value) if plain else None
+        if confirmed is not True and field is not None:
+            return self._correction(field, tracker)  # "tidak, tanggalnya salah": that field, at once
+        if confirmed is None and misses(tracker, "report_confirmed") >= WAY_ON_AFTER:
+            confirmed = False  # third miss: "which part to change?" (with "send as it is")
         if confirmed:
             await runtime.measure(tracker, "readback_confirmed")
         return {"report_confirmed": confirmed}
@@ -305,9 +517,23 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
 
     async def validate_field_to_correct(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         entity = answers.entity_value(runtime.latest_entities(tracker), "field")
-        field = answers.field_from(value if isinstance(value, str) else None, entity)
+        text = value if isinstance(value, str) else None
+        field = answers.field_from(text, entity)
+        number = answers.choice_number(text)
+        if field is None and (entity == "none" or number == len(answers.CORRECTABLE_FIELDS) + 1
+                              or (answers.yes_no(text) is True and number is None)):
+            # "Sudah benar, kirim": nothing to change after all, a clear yes to send it.
+            await runtime.measure(tracker, "readback_confirmed")
+            return {"field_to_correct": None, "report_confirmed": True}
+        if field is None and misses(tracker, "field_to_correct") >= 1:
+            return {"field_to_correct": None, "report_confirmed": None}  # back to the read-back
         if field is None:
             return {"field_to_correct": None}
+        return self._correction(field, tracker)
+
+    @staticmethod
+    def _correction(field: Text, tracker: Tracker) -> Dict[Text, Any]:
+        """Clears one field (and what depends on it), so the form asks it again, then reads back."""
         result: Dict[Text, Any] = {"field_to_correct": None, "report_confirmed": None, field: None}
         if field == "incident_date":
             result["date_unknown_asked"] = None
@@ -390,6 +616,11 @@ class _AskWithHint:
     """Asks a slot's question, choosing the wording by why it is asked (again).
 
     A mixin (not an Action itself), so the action server registers only the concrete asks.
+    Wording by what happened before: a hint from the validator ("future", "estimate") first;
+    else after one miss ``utter_ask_<slot>_unclear`` (options and an example) and after two
+    ``utter_ask_<slot>_way_on`` (a way on: skip, a person, or the default that will be taken),
+    so the same words are never sent three times in a row. Each question says what it expects
+    (reply key ``expects``), for the accessibility layer's speech recognition.
     """
 
     slot: Text = ""
@@ -398,10 +629,41 @@ class _AskWithHint:
     def name(self) -> Text:
         return f"action_ask_{self.slot}"
 
+    def response(self, tracker: Tracker, domain: DomainDict) -> Text:
+        responses = domain.get("responses") or {}
+        count = misses(tracker, self.slot)
+        if count >= WAY_ON_AFTER and f"utter_ask_{self.slot}_way_on" in responses:
+            return f"utter_ask_{self.slot}_way_on"
+        hinted = self.hints.get(tracker.get_slot("ask_hint") or "")
+        if hinted:
+            return hinted
+        if count >= 1 and f"utter_ask_{self.slot}_unclear" in responses:
+            return f"utter_ask_{self.slot}_unclear"
+        return f"utter_ask_{self.slot}"
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        response = self.hints.get(tracker.get_slot("ask_hint") or "", f"utter_ask_{self.slot}")
-        dispatcher.utter_message(response=response)
+        dispatcher.utter_message(response=self.response(tracker, domain), expects=EXPECTS.get(self.slot, "free_text"))
         return [SlotSet("ask_hint", None)]
+
+
+class ActionAskReportType(_AskWithHint, Action):
+    slot = "report_type"
+
+
+class ActionAskPrivacy(_AskWithHint, Action):
+    slot = "privacy"
+
+
+class ActionAskFieldToCorrect(_AskWithHint, Action):
+    slot = "field_to_correct"
+
+
+class ActionAskHeardConfirmed(_AskWithHint, Action):
+    slot = "heard_confirmed"
+
+
+class ActionAskCancelConfirmed(_AskWithHint, Action):
+    slot = "cancel_confirmed"
 
 
 class ActionAskDescription(_AskWithHint, Action):
@@ -432,6 +694,7 @@ class _AskChoice:
             response=f"utter_ask_{self.slot}_unclear" if unclear else f"utter_ask_{self.slot}",
             choices=routing.numbered(options),
             buttons=routing.buttons(options, self.slot),
+            expects="choice",
         )
         return [SlotSet("ask_hint", None)]
 
@@ -488,7 +751,14 @@ class ActionAskReportConfirmed(Action):
         return "action_ask_report_confirmed"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(response="utter_readback", **readback_values(tracker.slots))
+        count = misses(tracker, "report_confirmed")
+        if count >= WAY_ON_AFTER:
+            response = "utter_ask_report_confirmed_way_on"
+        elif count == 1:
+            response = "utter_ask_report_confirmed_unclear"  # a short question, not the whole report again
+        else:
+            response = "utter_readback"
+        dispatcher.utter_message(response=response, expects="yes_no", **readback_values(tracker.slots))
         return [SlotSet("ask_hint", None)]
 
 
@@ -507,6 +777,14 @@ class ActionSubmitReport(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         slots = tracker.slots
+        if slots.get("cancel_confirmed") is True:
+            return await ActionCancelReport().run(dispatcher, tracker, domain) + [FollowupAction("action_listen")]
+        missing = [name for name in REPORT_SLOTS if not slots.get(name)]
+        if missing or slots.get("report_confirmed") is not True:
+            # A form ended without its answers (e.g. a lost action call): never file it empty.
+            log.warning("conversation %s reached filing with %s missing; the form continues",
+                        slots.get("conversation_ref"), ", ".join(missing) or "no confirmation")
+            return [SlotSet("report_confirmed", None), FollowupAction("report_form")]
         try:
             who = runtime.caller(tracker)
             anonymous = slots.get("privacy") == "anonim"
@@ -518,6 +796,7 @@ class ActionSubmitReport(Action):
                 description=slots.get("description") or "",
                 location_text=slots.get("location") or "",
                 incident_date=dt.date.fromisoformat(date_value) if date_value and date_value != UNKNOWN_DATE else None,
+                incident_date_approximate=bool(slots.get("date_approximate")),
                 privacy=slots.get("privacy"),
                 channel=who.channel,
                 identity_hash=None if anonymous else who.identity_hash,

@@ -18,14 +18,14 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import answers
 from bot.actions import runtime
 from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin
-from bot.actions.report_form import _AskWithHint
+from bot.actions.report_form import WAY_ON_AFTER, _AskWithHint, misses
 from bot.dates import format_indonesian_date
 from storage import tracking_numbers
 from storage.lifecycle import deadline_text
@@ -57,7 +57,12 @@ SIMPLE_STATUS_LABELS = {
     "bukan_wewenang": "harus dikirim ke kantor lain",
     "diarsipkan": "sudah ditutup",
 }
-STATUS_SLOTS = ("tracking_number", "status_pin", "status_needs_pin", "ask_hint") + HEARD_SLOTS
+STATUS_SLOTS = ("tracking_number", "status_pin", "status_needs_pin", "ask_hint", "reask_slot", "reask_count") + HEARD_SLOTS
+# ask_hint value: the citizen started a new report instead of giving a number.
+NEW_REPORT = "new_report"
+# ask_hint value: no number after three tries; the citizen is offered a person.
+GAVE_UP = "gave_up"
+_REPORT_INTENTS = ("file_complaint", "file_aspiration", "request_information")
 
 
 def status_label(status: str, simple: bool) -> str:
@@ -91,6 +96,59 @@ class ValidateStatusForm(ReadBackMixin, FormValidationAction):
 
     def name(self) -> Text:
         return "validate_status_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        fresh = runtime.answered_just_now(tracker)
+        text = runtime.latest_text(tracker)
+        if asked is None and not tracker.get_slot("tracking_number") and answers.tracking_candidate(text) is None:
+            own = await self._own_reports(tracker)
+            if len(own) == 1:
+                # "status laporan saya" with one report on file: that one, no number needed.
+                return [SlotSet("tracking_number", own[0]), SlotSet("status_needs_pin", False),
+                        SlotSet("requested_slot", None)]
+            if own:
+                dispatcher.utter_message(
+                    response="utter_status_own_reports", reports="\n".join(
+                        f"{index}. {number}" for index, number in enumerate(own, 1)),
+                    buttons=[{"title": number, "payload": number}
+                             for number in own],
+                    expects="tracking_number",
+                )
+                return [SlotSet("requested_slot", "tracking_number"), SlotSet("reask_slot", "tracking_number"),
+                        SlotSet("reask_count", 0.0)]
+        if fresh and asked == "tracking_number" and self._starts_a_report(tracker, text):
+            return [SlotSet("ask_hint", NEW_REPORT), SlotSet("requested_slot", None)]
+        result = await super().run(dispatcher, tracker, domain)
+        if fresh and asked == "tracking_number":
+            taken = [event.get("value") for event in result
+                     if event.get("event") == "slot" and event.get("name") == "tracking_number"]
+            if taken and all(value is None for value in taken):
+                count = misses(tracker, "tracking_number") + 1
+                if count > WAY_ON_AFTER:
+                    return [SlotSet("ask_hint", GAVE_UP), SlotSet("tracking_number", None), SlotSet("requested_slot", None)]
+                result += [SlotSet("reask_slot", "tracking_number"), SlotSet("reask_count", float(count))]
+        return result
+
+    @staticmethod
+    def _starts_a_report(tracker: Tracker, text: str) -> bool:
+        """A new complaint or question instead of a number: the status look-up gives way to it."""
+        if answers.tracking_candidate(text) is not None or answers.is_command(text) and "check_status" in text:
+            return False
+        if runtime.latest_intent(tracker) in _REPORT_INTENTS:
+            return True
+        return answers.asks_for_information(text) or len(text.split()) >= 8
+
+    @staticmethod
+    async def _own_reports(tracker: Tracker) -> List[str]:
+        try:
+            who = runtime.caller(tracker)
+            return await runtime.in_session(lambda session: [
+                report.tracking_number for report in ReportRepository(session).of_reporter(who.channel, who.identity_hash)
+            ])
+        except Exception:  # noqa: BLE001 - the number is then asked for, as before
+            log.exception("could not list the reports of conversation %s", tracker.get_slot("conversation_ref"))
+            return []
 
     async def required_slots(self, domain_slots, dispatcher, tracker: Tracker, domain) -> List[Text]:
         slots = list(domain_slots)
@@ -131,6 +189,10 @@ class ValidateStatusForm(ReadBackMixin, FormValidationAction):
 
     async def validate_tracking_number(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         number = tracking_numbers.normalise(value if isinstance(value, str) else None)
+        pick = answers.choice_number(value if isinstance(value, str) else None)
+        if number is None and pick is not None:
+            own = await self._own_reports(tracker)  # "2" after the list of the caller's own reports
+            number = own[pick - 1] if 1 <= pick <= len(own) else None
         if number is None:
             return {"tracking_number": None, "ask_hint": "invalid"}
         return await self.keep("tracking_number", number, tracker)
@@ -155,6 +217,15 @@ class ActionAskTrackingNumber(_AskWithHint, Action):
     slot = "tracking_number"
     hints = {"invalid": "utter_ask_tracking_number_invalid"}
 
+    def response(self, tracker: Tracker, domain: DomainDict) -> Text:
+        if misses(tracker, self.slot) >= WAY_ON_AFTER:
+            return "utter_ask_tracking_number_way_on"
+        return super().response(tracker, domain)
+
+
+class ActionAskStatusPin(_AskWithHint, Action):
+    slot = "status_pin"
+
 
 class ActionCheckStatus(Action):
     def name(self) -> Text:
@@ -165,6 +236,13 @@ class ActionCheckStatus(Action):
         number = tracker.get_slot("tracking_number")
         pin = tracker.get_slot("status_pin")
         if not number:
+            hint = tracker.get_slot("ask_hint")
+            if hint == NEW_REPORT:
+                from bot.actions.conversation import start_report
+
+                return reset + start_report(runtime.latest_text(tracker), runtime.latest_intent(tracker))
+            if hint == GAVE_UP:
+                dispatcher.utter_message(response="utter_status_gave_up")
             return reset
         simple = bool(tracker.get_slot("simple_language"))
         attempts = pin_attempts(tracker)

@@ -1,8 +1,10 @@
 """``python -m bot route --in lines.jsonl --out out.jsonl``: routing suggestions in bulk.
 
 Each input line is ``{"text": ..., "location": ...}`` (other keys are copied through); each
-output line adds ``category`` (code, label, confidence, confident), ``region`` (status, code,
-name, level, candidates) and ``agency`` (name, level, reason). For re-routing old reports and for
+output line adds ``category`` (code, label, confidence, confident, and ``top3``: the three
+choices the form would offer, each with code, label and calibrated confidence), ``region``
+(status, code, name, level, candidates) and ``agency`` (name, level, reason). When
+``location`` is empty the place is looked for in the text itself. For re-routing old reports and for
 measuring the suggestions on complaints the project has never seen.
 """
 from __future__ import annotations
@@ -27,7 +29,9 @@ def route_line(record: dict, table) -> dict:
     region = result.region
     out = dict(record)
     out["category"] = {"code": result.category.code, "label": result.category.label,
-                       "confidence": result.category.confidence, "confident": result.category_confident}
+                       "confidence": result.category.confidence, "confident": result.category_confident,
+                       "top3": [{"code": s.code, "label": s.label, "confidence": s.confidence}
+                                for s in result.top_choices]}
     out["region"] = {
         "status": region.status,
         "code": region.best.code if region.best and region.status == "unique" else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, List, Optional, Tuple, Union
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, null, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundDelivery, utcnow
@@ -82,7 +82,28 @@ class InboundLog:
             raise LookupError(f"no inbound delivery {delivery_id}")
 
     def mark_failed(self, delivery_id: int, error: str) -> None:
+        """Given up: kept (with its payload, for an operator) until :meth:`scrub_failed` erases it."""
         self._set(delivery_id, state="failed", error=(error or "")[:_ERROR_MAX])
+
+    def postpone(self, delivery_id: int, reason: str) -> None:
+        """Not handled this time (the stack was down); stays ``received`` for a later attempt."""
+        self._set(delivery_id, error=(reason or "")[:_ERROR_MAX])
+
+    def scrub_failed(self, older_than: Union[dt.datetime, dt.timedelta]) -> int:
+        """Erase the payloads of failed deliveries received before the cut-off; returns how many.
+
+        A failed delivery's payload holds who wrote and what (a chat id, a name, a phone number,
+        the text): kept for a bounded time only, like every other payload.
+        """
+        cutoff = utcnow() - older_than if isinstance(older_than, dt.timedelta) else older_than
+        result = self.session.execute(
+            update(InboundDelivery)
+            .where(InboundDelivery.state == "failed", InboundDelivery.received_at < cutoff,
+                   InboundDelivery.payload.isnot(null()))
+            .values(payload=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
 
     def unhandled(self, channel: Optional[str] = None, limit: int = 100) -> List[InboundDelivery]:
         """Deliveries still ``received``, oldest first: to resume after a restart."""

@@ -57,6 +57,7 @@ class ReportDraft:
     latitude: Optional[float] = None
     longitude: Optional[float] = None
     sender_ref: Optional[str] = None
+    incident_date_approximate: bool = False
 
 
 def new_pin() -> str:
@@ -150,6 +151,7 @@ class ReportRepository:
                 latitude=draft.latitude,
                 longitude=draft.longitude,
                 incident_date=draft.incident_date,
+                incident_date_approximate=draft.incident_date_approximate,
                 privacy=draft.privacy,
                 channel=draft.channel,
                 reporter_id=reporter_id,
@@ -201,6 +203,16 @@ class ReportRepository:
                 Reporter.identity_hash == identity_hash,
             )
         ).scalar_one_or_none()
+
+    def of_reporter(self, channel: str, identity_hash: str, limit: int = 5) -> List[Report]:
+        """This channel identity's own reports, newest first (never anonim ones: they have no reporter)."""
+        return list(self.session.execute(
+            select(Report)
+            .join(Reporter, Report.reporter_id == Reporter.id)
+            .where(Reporter.channel == channel, Reporter.identity_hash == identity_hash)
+            .order_by(Report.created_at.desc(), Report.id.desc())
+            .limit(limit)
+        ).scalars())
 
     def anonymous(self, tracking_number: str, pin: str) -> Optional[Report]:
         """An anonim report by number and PIN (compared in constant time); None otherwise."""

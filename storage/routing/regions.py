@@ -151,7 +151,8 @@ STOPWORDS = frozenset(
     bulan tahun lalu kemarin tadi sekarang terus juga lagi saja aja sama dengan untuk pada
     buat karena tapi atau oleh bisa akan harus masih mau ya iya tanah sawah hutan laut pantai
     gunung bukit danau lapangan taman terminal stasiun bandara pelabuhan batubara perbatasan
-    tertinggal wisata adat sering
+    tertinggal wisata adat sering jadi bantu bantuan bantuannya dibantu tanya baru lalu minggu
+    pasar mohon terima kasih tolong segera sejak kalau kalo udah sdh blm gak ga tidak nya
     """.split()
 )
 
@@ -165,6 +166,59 @@ FUNCTION_WORDS = frozenset(
 def _normalise(text: str) -> str:
     text = _NOISE.sub(" ", (text or "").lower().replace(".", " "))
     return _SPACES.sub(" ", text).strip()
+
+
+# Commas, semicolons, slashes between names and line breaks separate the parts of an address:
+# a name never spans two parts ("Kota Bandung, Jawa Barat" is not "Bandung Jawa Barat").
+SEP = "|"
+_SEGMENTS = re.compile(r"[,;:()\n\r]+|\s-\s")
+
+
+def _tokens(text: str) -> List[str]:
+    tokens: List[str] = []
+    for segment in _SEGMENTS.split(text or ""):
+        words = _expand(_normalise(segment).split())
+        if words:
+            if tokens:
+                tokens.append(SEP)
+            tokens.extend(words)
+    return tokens
+
+
+# Words that open the name of a street, an alley, a housing estate or a hamlet: below the desa,
+# not in the Kemendagri list, and very often named after a kecamatan somewhere else ("Jalan
+# Kepanjen" in Surabaya, "Jl. Sukajadi" in Pekanbaru). Their names are never taken as a region.
+STREET_MARKERS = frozenset("jl jln jalan gg gang lorong lr perum perumahan komplek kompleks komp dusun dsn "
+                           "dukuh".split())
+# A street name ends at these: numbers, RT/RW, the next marker, or the complaint going on.
+STREET_ENDS = frozenset(
+    "no nomor rt rw blok kav km rusak berlubang dekat depan belakang samping sebelah arah menuju "
+    "sampai hingga tepat persis yang sudah sejak sekitar tiap setiap banyak ada mati dan atau".split()
+) | FUNCTION_WORDS
+STREET_MAX_WORDS = 5
+NEAR_WORDS = frozenset("dekat sekitar arah menuju samping sebelah perbatasan".split())
+
+
+def _street_spans(tokens: Sequence[str]) -> List[bool]:
+    """Which tokens belong to a street, alley or estate name (see ``STREET_MARKERS``).
+
+    "jalan" is also the everyday word for a road ("jalan di desa kami rusak"): it opens a street
+    name only when a name-like word follows.
+    """
+    street = [False] * len(tokens)
+    for i, token in enumerate(tokens):
+        if token not in STREET_MARKERS or street[i]:
+            continue
+        j = i + 1
+        while (j < len(tokens) and j - i <= STREET_MAX_WORDS and tokens[j] != SEP
+               and tokens[j] not in MARKERS and tokens[j] not in STREET_ENDS and tokens[j] not in STREET_MARKERS
+               and not any(ch.isdigit() for ch in tokens[j])):
+            j += 1
+        if j == i + 1:
+            continue
+        for k in range(i, j):
+            street[k] = True
+    return street
 
 
 def _expand(tokens: Sequence[str]) -> List[str]:
@@ -290,8 +344,9 @@ class _Mention:
     start: int
     end: int
     codes: List[str]
-    explicit: bool       # written with a marker ("kab", "kec") or an unambiguous alias
+    explicit: bool       # a province or kabupaten/kota name, or any name written after a marker
     fuzzy: bool = False
+    marked: bool = False  # written after a marker ("kab", "kec", "kel") or an alias that has one
 
     @property
     def depth(self) -> int:
@@ -299,12 +354,13 @@ class _Mention:
 
 
 def _lookup(level: str, name: str, index: _Index, allow_fuzzy: bool,
-            cutoff: int = FUZZY_CUTOFF) -> Tuple[List[str], bool]:
+            cutoff: int = FUZZY_CUTOFF, choices: Optional[Sequence[str]] = None) -> Tuple[List[str], bool]:
     table = index.by_level[level]
     if name in table:
         return list(table[name]), False
     if allow_fuzzy and len(name) >= 5:
-        found = process.extractOne(name, index.choices[level], scorer=fuzz.ratio, score_cutoff=cutoff)
+        found = process.extractOne(name, index.choices[level] if choices is None else choices,
+                                   scorer=fuzz.ratio, score_cutoff=cutoff)
         if found:
             return list(table[found[0]]), True
     return [], False
@@ -331,7 +387,7 @@ def _marked_mention(tokens: List[str], i: int, marker: str, index: _Index,
     spans = []
     for length in (4, 3, 2, 1):
         end = i + 1 + length
-        if end <= len(tokens) and not any(token in MARKERS for token in tokens[i + 1:end]):
+        if end <= len(tokens) and not any(token in MARKERS or token == SEP for token in tokens[i + 1:end]):
             spans.append((length, end, " ".join(tokens[i + 1:end])))
     for allow_fuzzy in (False, True):
         for length, end, name in spans:
@@ -350,37 +406,46 @@ def _marked_mention(tokens: List[str], i: int, marker: str, index: _Index,
                 desa = _desa_index(index)
                 codes, fuzzy = list(desa.get(name, [])), False
             if codes:
-                return _Mention(i, end, codes, explicit=True, fuzzy=fuzzy)
+                return _Mention(i, end, codes, explicit=True, fuzzy=fuzzy, marked=True)
     if marker == "kota":
         # "kota jakarta" / "kota jogja": a city that is a province in the data.
         for length, end, name in spans:
             codes, fuzzy = _lookup("provinsi", name, index, False)
             if codes:
-                return _Mention(i, end, codes, explicit=True, fuzzy=fuzzy)
+                return _Mention(i, end, codes, explicit=True, fuzzy=fuzzy, marked=True)
     return None
+
+
+def _inside(code: str, scope: Iterable[str]) -> bool:
+    return any(code == wide or code.startswith(wide + ".") for wide in scope)
+
+
+def _wide_scope(mentions: Sequence[_Mention]) -> List[str]:
+    """Codes of every province and kabupaten/kota the text names: where lower names may lie."""
+    return [code for m in mentions if m.explicit and m.depth <= 1 for code in m.codes]
 
 
 def _find_mentions(tokens: List[str], index: _Index, short_text: bool) -> List[_Mention]:
     mentions: List[_Mention] = []
-    taken = [False] * len(tokens)
+    taken = _street_spans(tokens)
     # 1. names after a marker: "kab bandung", "kec cibiru", "desa sukamaju".
     for i, token in enumerate(tokens):
         marker = MARKERS.get(token)
-        if marker is None:
+        if marker is None or taken[i]:
             continue
         mention = _marked_mention(tokens, i, marker, index, short_text)
         if mention and not any(taken[mention.start:mention.end]):
             mentions.append(mention)
             for j in range(mention.start, mention.end):
                 taken[j] = True
-    # 2. bare names, longest first: "bandung barat" before "bandung".
+    # 2. bare province and kabupaten/kota names, longest first: "bandung barat" before "bandung".
     for length in (4, 3, 2, 1):
         for start in range(0, len(tokens) - length + 1):
             end = start + length
             if any(taken[start:end]):
                 continue
             words = tokens[start:end]
-            if length == 1 and (words[0] in STOPWORDS or len(words[0]) < 3):
+            if SEP in words or (length == 1 and (words[0] in STOPWORDS or len(words[0]) < 3)):
                 continue
             if words[0] in STOPWORDS and words[-1] in STOPWORDS:
                 continue
@@ -388,12 +453,8 @@ def _find_mentions(tokens: List[str], index: _Index, short_text: bool) -> List[_
             codes = list(index.by_level["regency"].get(name, [])) + list(index.by_level["provinsi"].get(name, []))
             if not codes:
                 codes = list(index.compact.get("".join(words), []))
-            explicit = True
-            if not codes:
-                codes = list(index.by_level["kecamatan"].get(name, []))
-                explicit = False
             if codes:
-                mentions.append(_Mention(start, end, codes, explicit=explicit))
+                mentions.append(_Mention(start, end, codes, explicit=True))
                 for j in range(start, end):
                     taken[j] = True
     # 3. typos ("surabya", "jakarta selatn"). A misspelt name may extend a shorter exact match
@@ -401,13 +462,57 @@ def _find_mentions(tokens: List[str], index: _Index, short_text: bool) -> List[_
     # In a long free text without any place, everyday words come too close to some kabupaten
     # ("palsu" ~ Palu, "karyawan" ~ Karawang), so typos are only looked for in short answers.
     anchors = [m for m in mentions if m.explicit]
-    if not anchors and not short_text:
-        return mentions
+    if anchors or short_text:
+        _find_typos(tokens, index, mentions, anchors, taken, restrict=not short_text)
+    # 4. bare kecamatan and desa names. With a named kabupaten/kota or province they must lie in
+    # it (a name that exists only elsewhere is not a mention at all); desa names, far more
+    # numerous and more often everyday words, are only looked for inside a named kabupaten/kota.
+    scope = _wide_scope(mentions)
+    regency_scope = [code for code in scope if code.count(".") == 1]
+    for length in (4, 3, 2, 1):
+        for start in range(0, len(tokens) - length + 1):
+            end = start + length
+            if any(taken[start:end]):
+                continue
+            words = tokens[start:end]
+            if SEP in words or (length == 1 and (words[0] in STOPWORDS or len(words[0]) < 4)):
+                continue
+            if all(word in STOPWORDS for word in words) and not regency_scope:
+                continue  # "pasar minggu" is a place only where the text names its city
+            if words[0] in MARKERS or words[0] in STREET_MARKERS:
+                continue
+            if start > 0 and tokens[start - 1] in NEAR_WORDS:
+                continue  # "dekat soreang": a landmark near the place, not the place
+            name = " ".join(words)
+            codes = list(index.by_level["kecamatan"].get(name, []))
+            if scope:
+                codes = [code for code in codes if _inside(code, scope)]
+            if not codes and regency_scope and (length > 1 or len(words[0]) >= 5):
+                codes = [code for code in _desa_index(index).get(name, ()) if _inside(code, regency_scope)]
+            if codes:
+                mentions.append(_Mention(start, end, codes, explicit=False))
+                for j in range(start, end):
+                    taken[j] = True
+    return mentions
+
+
+def _related_names(index: _Index, anchors: Sequence[_Mention]) -> Dict[str, List[str]]:
+    codes = [code for m in anchors for code in m.codes]
+    return {level: [name for name, found in index.by_level[level].items()
+                    if any(_related(c, a) for c in found for a in codes)]
+            for level in ("regency", "provinsi")}
+
+
+def _find_typos(tokens: List[str], index: _Index, mentions: List[_Mention], anchors: List[_Mention],
+                taken: List[bool], restrict: bool = False) -> None:
+    # In a long text a typo must agree with a place named exactly, so only the names that do are
+    # compared: a few dozen instead of every kabupaten/kota, which keeps long texts fast.
+    choices = _related_names(index, anchors) if restrict and anchors else None
     for length in (3, 2, 1):
         for start in range(0, len(tokens) - length + 1):
             end = start + length
             words = tokens[start:end]
-            if all(w in STOPWORDS or w in MARKERS for w in words) or words[0] in MARKERS:
+            if SEP in words or all(w in STOPWORDS or w in MARKERS for w in words) or words[0] in MARKERS:
                 continue
             overlapped = [m for m in mentions if m.start < end and start < m.end]
             if any(m.start < start or m.end > end or m.end - m.start >= length for m in overlapped):
@@ -417,8 +522,10 @@ def _find_mentions(tokens: List[str], index: _Index, short_text: bool) -> List[_
             if length == 1 and words[0] in STOPWORDS:
                 continue
             name = " ".join(words)
+            if name in index.by_level["kecamatan"]:
+                continue  # "cilandak" is a kecamatan, not a misspelt "Landak"
             for level in ("regency", "provinsi"):
-                codes, fuzzy = _lookup(level, name, index, True)
+                codes, fuzzy = _lookup(level, name, index, True, choices=choices[level] if choices else None)
                 if not (codes and fuzzy):
                     continue
                 others = [m for m in anchors if m not in overlapped]
@@ -436,7 +543,6 @@ def _find_mentions(tokens: List[str], index: _Index, short_text: bool) -> List[_
                 for j in range(start, end):
                     taken[j] = True
                 break
-    return mentions
 
 
 # --- choosing -------------------------------------------------------------------------------
@@ -463,59 +569,90 @@ def _rank_key(code: str, index: _Index) -> Tuple[int, str]:
     return (0 if name.lower().startswith("kota") else 1, code)
 
 
+def _agree(groups: Sequence[List[str]]) -> List[str]:
+    """The codes every group shares, or all of them when the groups disagree."""
+    shared = [code for code in groups[0] if all(code in group for group in groups[1:])]
+    return shared or list(dict.fromkeys(code for group in groups for code in group))
+
+
+def _wide_codes(wide: List[_Mention]) -> List[str]:
+    """The kabupaten/kota (or province) the named places agree on; several when they do not.
+
+    A marked name ("Kota Surabaya") beats a bare one, which may be a street or a person; a
+    kabupaten/kota inside the named province beats one outside it.
+    """
+    provinces = [m for m in wide if m.depth == 0]
+    regencies = [m for m in wide if m.depth == 1]
+    province_codes = [c for m in provinces for c in m.codes if "." not in c]
+    if regencies:
+        chosen = [m for m in regencies if m.marked] or regencies
+        if province_codes:
+            chosen = [m for m in chosen if any(c[:2] in province_codes for c in m.codes)] or chosen
+            for m in chosen:
+                inside = [c for c in m.codes if c[:2] in province_codes]
+                m.codes = inside or m.codes
+        return _agree([[c for c in m.codes if "." in c] or m.codes for m in chosen])
+    if provinces:
+        return _agree([m.codes for m in provinces])
+    return []
+
+
 def _choose(mentions: List[_Mention], short_text: bool, index: _Index) -> List[str]:
+    """The deepest region the mentions agree on, most likely first; several when not certain."""
     if not mentions:
         return []
     for mention in mentions:
         mention.codes = _prefer_city_over_province(mention.codes, index)
-    anchors = [m for m in mentions if m.explicit]
-    bare_kecamatan = [m for m in mentions if not m.explicit]
-    # A bare kecamatan name counts only if it agrees with an anchor, or the text is just a place.
-    kept: List[_Mention] = list(anchors)
-    for mention in bare_kecamatan:
-        agreeing = [c for c in mention.codes if any(_related(c, a) for m in anchors for a in m.codes)]
-        if agreeing:
-            mention.codes = agreeing
-            kept.append(mention)
-        elif not anchors and short_text:
-            kept.append(mention)
-    if not kept:
-        return []
-    # Narrow every mention to the codes that agree with the most other mentions.
-    agreement = {}
-    for mention in kept:
-        others = [m for m in kept if m is not mention]
-        if not others:
+    wide = [m for m in mentions if m.explicit and m.depth <= 1]
+    scope = _wide_codes(wide)
+    narrow: List[_Mention] = []
+    for mention in mentions:
+        if mention in wide:
             continue
-        support = {c: sum(any(_related(c, o) for o in m.codes) for m in others) for c in mention.codes}
-        top = max(support.values())
-        agreement[id(mention)] = top
-        mention.codes = [c for c in mention.codes if support[c] == top]
-    if len(kept) > 1:
-        agreeing = [m for m in kept if agreement.get(id(m), 0) > 0]
-        if agreeing:
-            kept = agreeing
-        else:
-            # Nothing agrees ("desa X" that is not in "kec Y"): trust the wider place.
-            kept.sort(key=lambda m: m.depth)
-            kept = kept[:1]
-    # The most specific mention that agrees with the rest wins.
-    kept.sort(key=lambda m: (m.depth, m.explicit), reverse=True)
-    deepest = kept[0]
-    codes = sorted(dict.fromkeys(deepest.codes), key=lambda c: _rank_key(c, index))
-    return codes
+        if scope:
+            mention.codes = [c for c in mention.codes if _inside(c, scope)]
+            if not mention.codes:
+                continue  # a kecamatan or desa of that name exists only outside the named place
+        elif not mention.marked and not short_text:
+            continue  # a bare kecamatan name in a long text that names no kabupaten/kota
+        narrow.append(mention)
+    kecamatan = [m for m in narrow if m.depth == 2]
+    desa = [m for m in narrow if m.depth == 3]
+    kecamatan_codes = _agree([m.codes for m in kecamatan]) if kecamatan else []
+    if desa and kecamatan_codes:
+        # "desa X kec Y": the desa named X inside Y; a desa that is not in the kecamatan named
+        # next to it is dropped (the wider place is the certain one).
+        agreeing = []
+        for m in desa:
+            inside = [c for c in m.codes if _inside(c, kecamatan_codes)]
+            if inside:
+                m.codes = inside
+                agreeing.append(m)
+        desa = agreeing
+        if desa:
+            containing = [c for c in kecamatan_codes if any(_inside(d, [c]) for m in desa for d in m.codes)]
+            kecamatan_codes = containing or kecamatan_codes
+    # A bare desa name matching several desa of the named place is not certain: stop above it.
+    desa = [m for m in desa if m.marked or len(m.codes) == 1]
+    if desa:
+        codes = _agree([m.codes for m in desa])
+    elif kecamatan_codes:
+        codes = kecamatan_codes
+    else:
+        codes = scope
+    return sorted(dict.fromkeys(codes), key=lambda c: _rank_key(c, index))
 
 
 def resolve_region(text: str) -> RegionResolution:
     """Normalise a place written by a citizen; see the module docstring for the rules."""
     query = text or ""
-    tokens = _expand(_normalise(query).split())
+    tokens = _tokens(query)
     if not tokens:
         return RegionResolution(UNKNOWN, query=query)
     index = _get_index()
-    content = [t for t in tokens if t not in STOPWORDS and t not in MARKERS]
+    content = [t for t in tokens if t not in STOPWORDS and t not in MARKERS and t != SEP]
     # A short answer is (nearly) just the place: "Cibiru, Bandung", "surabya jawa timur".
-    short_text = len(content) <= 3 and len(tokens) <= 5
+    short_text = len(content) <= 3 and len(tokens) - tokens.count(SEP) <= 5
     mentions = _find_mentions(tokens, index, short_text)
     codes = _choose(mentions, short_text=short_text, index=index)
     if not codes:
@@ -524,6 +661,11 @@ def resolve_region(text: str) -> RegionResolution:
     if len(codes) == 1:
         return RegionResolution(UNIQUE, best=matches[0], candidates=matches, query=query)
     return RegionResolution(AMBIGUOUS, best=matches[0], candidates=matches, query=query)
+
+
+def warm_up() -> None:
+    """Build every index now (about a second), so the first citizen's message is answered fast."""
+    _desa_index(_get_index())
 
 
 def region_by_code(code: str) -> Optional[RegionMatch]:

@@ -9,11 +9,11 @@ so a choice the citizen made in the form or an operator's decision is never over
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 from storage.models import Report, RoutingSuggestion
 from storage.routing.agencies import AgencySuggestion, AgencyTable, suggest_agency
-from storage.routing.categories import CATEGORIES, CategoryScore, is_confident, suggest_category
+from storage.routing.categories import CATEGORIES, CategoryScore, is_confident, suggest_category, top_choices
 from storage.routing.regions import (
     AMBIGUOUS,
     UNIQUE,
@@ -30,6 +30,7 @@ class RoutingResult:
     category_confident: bool
     region: RegionResolution
     agency: AgencySuggestion
+    top_choices: Tuple[CategoryScore, ...] = ()  # what the form offers when not confident
 
     @property
     def region_match(self) -> Optional[RegionMatch]:
@@ -65,10 +66,11 @@ def suggest_routing(text: str, location: str, category_code: Optional[str] = Non
     if known is not None:
         resolution = RegionResolution(UNIQUE, best=known, candidates=(known,), query=location or "")
     else:
-        resolution = resolve_region(location or "")
+        # No place written apart: look for one in the description itself.
+        resolution = resolve_region(location if (location or "").strip() else text or "")
     region = resolution.best if resolution.status == UNIQUE else None
     agency = suggest_agency(category.code, region, f"{text} {location or ''}", table=table)
-    return RoutingResult(category, confident, resolution, agency)
+    return RoutingResult(category, confident, resolution, agency, tuple(top_choices(scores)))
 
 
 def route_report(session, report: Report, table: Optional[AgencyTable] = None) -> RoutingSuggestion:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from accessibility.pipeline import AccessibilityLayer
@@ -44,7 +46,8 @@ def layer(settings, database) -> AccessibilityLayer:
 @pytest.fixture(scope="session")
 def stt(tmp_path_factory) -> SpeechToText:
     """The real bundled Whisper base; the model loads once per test session (as in production)."""
-    return SpeechToText("bundled-base", data_dir=tmp_path_factory.mktemp("stt-data"))
+    threads = int(os.environ.get("SAPALAPOR_STT_THREADS") or 1)  # the suite runs with 1 and with 2
+    return SpeechToText("bundled-base", data_dir=tmp_path_factory.mktemp("stt-data"), cpu_threads=threads)
 
 
 @pytest.fixture

@@ -25,6 +25,11 @@ def test_other_answers_select_nothing(answer):
     assert select(answer, BUTTONS) is None
 
 
+@pytest.mark.parametrize("answer", ["tidak", "Tida.", "bukan", "nggak", "tidak tiga", "ya"])
+def test_a_spoken_or_typed_no_never_selects_a_numbered_option(answer):
+    assert select(answer, BUTTONS) is None
+
+
 def test_nothing_is_selected_without_buttons():
     assert select("1", []) is None
 

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from accessibility.audio import AudioProblem, decode
+from accessibility.speech_answers import heard_digits
 from accessibility.speech_to_text import shorten_window
-from tests.accessibility.clips import SENTENCES, speak, word_errors, words_for_wer
+from storage.tracking_numbers import is_valid
+from tests.accessibility.clips import SENTENCES, speak, word_errors
 
 
 def test_bundled_model_is_assembled_once_into_the_data_dir(stt):
@@ -29,15 +31,19 @@ def test_generated_indonesian_clips_are_transcribed_with_a_printed_word_error_ra
         assert transcript.text
     wer = errors / words
     print(f"overall WER {wer:.2f} over {words} words")
-    assert wer < 0.45
+    # No prompt since issue 20: the old one named these very words ("kecamatan, kota"), which
+    # flattered espeak-ng (0.38) and hurt human voices; espeak-ng now scores about 0.5.
+    assert wer < 0.6
 
 
 def test_the_place_and_the_tracking_number_survive_transcription(stt):
-    place = stt.transcribe_sync(speak(SENTENCES[2], "ogg"), "audio/ogg").text.lower()
-    assert "kecamatan" in place or "bandung" in place
-    number = words_for_wer(stt.transcribe_sync(speak(SENTENCES[1], "ogg"), "audio/ogg").text)
-    assert "laporan" in number
-    assert sum(word in number for word in ("empat", "tujuh", "tiga", "nol")) >= 3
+    place = stt.transcribe_sync(speak(SENTENCES[2], "ogg"), "audio/ogg", expects="place").text.lower()
+    assert "lampu" in place and ("kota" in place or "kecamatan" in place)
+    clip = speak("Nomor laporan saya satu empat tiga tujuh, satu tiga dua lima.", "ogg")
+    number = stt.transcribe_sync(clip, "audio/ogg", expects="tracking_number")
+    assert not number.looping
+    assert len(heard_digits(number.text)) >= 4
+    assert number.answer is None or is_valid(number.answer)
 
 
 def test_wer_helper_counts_substitutions_insertions_and_deletions():

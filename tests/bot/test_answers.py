@@ -115,3 +115,82 @@ PLACES = ["Kota Bandung, Jawa Barat", "Kabupaten Bandung, Jawa Barat", "Tidak ad
 )
 def test_an_option_is_picked_by_number_number_word_name_or_a_word_only_it_has(text, expected):
     assert answers.pick_option(text, PLACES) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kec. sukajadi, kota bandung", "kel. sukajadi, pekanbaru", "dusun jetis, kab bantul", "kota batu",
+     "pasar minggu, jakarta selatan", "tanjung priok", "jalan bantul no 5", "desa jadi makmur"],
+)
+def test_a_place_holding_a_control_word_steers_nothing(text):
+    for intent in answers.CONTROL_INTENTS:
+        if intent not in ("choose_voice", "choose_simple_language", "request_human"):
+            assert answers.steers_conversation(intent, text, False) is False, intent
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ya", True), ("iya batalkan", True), ("1", True), ("batal aja", True), ("ya hapus saja", True),
+        ("eh jangan, lanjut saja", False), ("tidak jadi", False), ("gak jadi deh", False), ("lanjut", False),
+        ("eh salah", False), ("2", False), ("tidak", False), ("jangan", False),
+        ("seminggu lalu", None), ("Kecamatan Coblong, Kota Bandung", None), ("", None),
+    ],
+)
+def test_only_a_clear_yes_confirms_cancelling(text, expected):
+    assert answers.cancel_decision(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("gak usah pakai nama saya", "anonim"), ("jangan sebut nama saya ya", "anonim"), ("nama saya jangan ditulis", "anonim"),
+        ("saya tidak mau ketahuan", "anonim"), ("tanpa nama aja", "anonim"), ("sembunyikan identitas saya", "anonim"),
+        ("rahasiakan saja ya, saya takut anak saya dimusuhi", "rahasia"), ("jangan disebar", "rahasia"),
+        ("cuma petugas yang boleh baca", "rahasia"),
+        ("tidak usah dirahasiakan", "biasa"), ("gak perlu anonim", "biasa"), ("boleh dipublikasi", "biasa"),
+        ("pakai nama saya saja", "biasa"), ("gpp terbuka aja", "biasa"), ("terserah", None),
+    ],
+)
+def test_privacy_is_understood_in_the_citizens_own_words(text, expected):
+    assert answers.privacy_from(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("bagaimana cara daftar bpjs pbi untuk orang tua saya yang sudah lansia?", True),
+        ("gimana cara urus kartu penyandang disabilitas?", True),
+        ("mau tanya syarat bikin KTP elektronik", True),
+        ("apakah bisa mengurus akta kelahiran di kecamatan?", True),
+        ("berapa biaya balik nama sertifikat tanah?", True),
+        ("bagaimana cara melapor?", False), ("bantuan dong", False), ("jalan rusak parah di depan rumah", False),
+    ],
+)
+def test_a_question_about_a_public_service_is_an_information_request(text, expected):
+    assert answers.asks_for_information(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("nomom satu", True), ("nomor satu", True), ("satu", True), ("nomor dua", False), ("Tida.", False),
+     ("betul", True), ("ya sudah benar", True), ("iya", True), ("bener", True), ("tiga.", None), ("7", None)],
+)
+def test_yes_and_no_are_understood_as_people_say_them_and_as_speech_to_text_writes_them(text, expected):
+    assert answers.yes_no(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text", ["sejak awal bulan lalu", "dari minggu lalu", "sudah lama sekali"],
+)
+def test_an_everyday_word_in_an_answer_picks_no_option(text):
+    assert answers.pick_option(text, ["Angkutan umum dan lalu lintas", "Jalan dan jembatan", "Tidak tahu"]) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("minta tolong pakai nama saya, tidak usah anonim", False), ("saya mau laporan ini anonim saja", True),
+     ("tolong rahasiakan identitas saya", True), ("biasanya jalan ini ramai", False)],
+)
+def test_a_privacy_wish_inside_a_story_needs_its_own_words(text, expected):
+    assert answers.states_privacy(text) is expected

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from bot.dates import format_indonesian_date, parse_indonesian_date, says_unknown
+from bot.dates import format_indonesian_date, is_approximate, parse_indonesian_date, says_unknown
 
 TODAY = dt.date(2026, 11, 28)  # a Saturday
 
@@ -73,3 +73,42 @@ def test_a_date_is_not_mistaken_for_not_knowing(text):
 
 def test_a_date_is_read_back_with_the_indonesian_month_name():
     assert format_indonesian_date(dt.date(2026, 10, 12)) == "12 Oktober 2026"
+
+
+TODAY_FOR_ESTIMATES = dt.date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    "text, expected, approximate",
+    [
+        ("lupa, kira-kira seminggu yang lalu", dt.date(2026, 11, 24), True),
+        ("sekitar awal bulan lalu", dt.date(2026, 11, 1), True),
+        ("pertengahan bulan lalu", dt.date(2026, 11, 15), True),
+        ("akhir bulan lalu", dt.date(2026, 11, 30), True),
+        ("senin kemarin", dt.date(2026, 11, 30), False),
+        ("tgl 5", dt.date(2026, 11, 5), False),
+        ("tanggal 1", dt.date(2026, 12, 1), False),
+        ("15/11", dt.date(2026, 11, 15), False),
+        ("beberapa hari yang lalu", dt.date(2026, 11, 28), True),
+        ("bulan oktober", dt.date(2026, 10, 15), True),
+        ("semalam", dt.date(2026, 11, 30), False),
+        ("sudah 2 minggu", dt.date(2026, 11, 17), False),
+    ],
+)
+def test_estimates_and_forgotten_dates_become_dates_flagged_as_estimates(text, expected, approximate):
+    assert parse_indonesian_date(text, TODAY_FOR_ESTIMATES) == expected
+    assert is_approximate(text) is approximate
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("jalan di desa sukamaju kec cibeber kab cianjur rusak parah sejak 2 minggu lalu", dt.date(2026, 11, 17)),
+        ("sampai sekarang belum diperbaiki padahal tiap hari minggu ramai", None),
+        ("rumah saya di RT 03/05 kebanjiran terus", None),
+        ("besok saya mau ke kantor kelurahan", None),
+        ("kemarin sore ada kecelakaan di perempatan", dt.date(2026, 11, 30)),
+    ],
+)
+def test_inside_a_whole_story_only_a_clear_date_counts(text, expected):
+    assert parse_indonesian_date(text, TODAY_FOR_ESTIMATES, strict=True) == expected

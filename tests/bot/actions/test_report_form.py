@@ -62,10 +62,13 @@ async def test_an_opening_that_tells_the_whole_story_is_taken_as_the_description
     tracker = answer("report_type", "pengaduan", text=story, intent="file_complaint",
                      slots={"form_started_at": None}, by_rasa=True)
     events = await run_form(tracker, dispatcher, domain)
+    two_weeks_ago = (local_today() - dt.timedelta(days=14)).isoformat()
     assert events == [
         SlotSet("form_started_at", ANY),
         SlotSet("report_type", "pengaduan"),
         SlotSet("description", story),
+        SlotSet("incident_date", two_weeks_ago),
+        SlotSet("date_approximate", False),
         SlotSet("category_code", "pekerjaan_umum"),
         SlotSet("requested_slot", "location"),
     ]

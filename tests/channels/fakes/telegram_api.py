@@ -37,6 +37,8 @@ class FakeTelegram:
         self.calls: List[Call] = []
         self.files: Dict[str, bytes] = {}  # file_id -> content served by getFile + download
         self.blocked: Set[int] = set()  # chats that blocked the bot
+        self.redirect_loop: Set[str] = set()  # file_ids whose download redirects to itself for ever
+        self.no_file_path: Set[str] = set()  # file_ids whose getFile answer has no file_path
         self.flood_once: Set[str] = set()  # methods answering 429 once
         self.updates: "asyncio.Queue[dict]" = asyncio.Queue()
         self.webhook: Optional[dict] = None
@@ -108,6 +110,9 @@ class FakeTelegram:
             self.flood_once.discard(method)
             return web.json_response(fixture("method_flood"), status=429)
         chat_id = params.get("chat_id")
+        if chat_id is not None and not _chat_id(chat_id):
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+                                     status=400)
         if chat_id is not None and int(chat_id) in self.blocked:
             return web.json_response(fixture("method_blocked"), status=403)
         handler = getattr(self, f"_{method}", None)
@@ -150,6 +155,8 @@ class FakeTelegram:
         answer = fixture("method_getFile")
         answer["result"].update(file_id=file_id, file_size=len(self.files[file_id]),
                                 file_path=f"documents/{file_id}.bin")
+        if file_id in self.no_file_path:
+            del answer["result"]["file_path"]
         return answer
 
     async def _getUpdates(self, params, files) -> dict:
@@ -179,9 +186,19 @@ class FakeTelegram:
             return web.Response(status=401)
         path = request.match_info["path"]
         file_id = Path(path).stem
+        if file_id in self.redirect_loop:
+            raise web.HTTPFound(str(request.url))
         if file_id not in self.files:
             return web.Response(status=404)
         return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+
+
+def _chat_id(value: Any) -> bool:
+    """Telegram chat ids are integers of at most 52 bits; anything else is "chat not found"."""
+    try:
+        return abs(int(str(value))) < 2 ** 52
+    except ValueError:
+        return False
 
 
 def _decode(value: str) -> Any:

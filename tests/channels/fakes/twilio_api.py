@@ -56,6 +56,8 @@ class FakeTwilio:
         self.opted_out: Set[str] = set()
         self.outside_window: Set[str] = set()
         self.busy_once = 0  # answer this many sends with 429 + Retry-After first
+        self.hold_sends = False  # while True, sends hang (then answer 503, recording nothing)
+        self.held = 0  # sends that were held
         self.media_requests: List[Optional[str]] = []  # Authorization headers seen on media
         self.base_url = ""
         self._runner: Optional[web.AppRunner] = None
@@ -89,6 +91,12 @@ class FakeTwilio:
         self.attempts += 1
         form = await request.post()
         to = form.get("To", "")
+        if self.hold_sends:
+            self.held += 1
+            self.changed.set()
+            while self.hold_sends:
+                await asyncio.sleep(0.05)
+            return web.json_response(fixture("method_error_busy"), status=503)
         if self.busy_once:
             self.busy_once -= 1
             return web.json_response(fixture("method_error_busy"), status=429, headers={"Retry-After": "0"})

@@ -1,10 +1,15 @@
 """Routing tests run on SQLite only: their queries are plain ``select()``s already covered on
-PostgreSQL by the storage tests, and the machine is shared. The category model is cached in a
-temporary folder, never in the developer's home."""
+PostgreSQL by the storage tests, and the machine is shared. The project's category model is
+cached under ``$SAPALAPOR_MODEL_DIR/categories`` when the test run sets it (test.sh does: the
+file name carries the hash of every data file, so sessions share a model only while the data is
+the same; training it takes a minute on a busy machine), else in a temporary folder, never in
+the developer's home. Tests that swap a deployment model in use a folder of their own."""
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -19,7 +24,9 @@ _keys = itertools.count(1)
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory) -> Iterator[None]:
     patcher = pytest.MonkeyPatch()
-    patcher.setenv("SAPALAPOR_MODEL_CACHE", str(tmp_path_factory.mktemp("model-cache")))
+    shared = os.environ.get("SAPALAPOR_MODEL_DIR")
+    patcher.setenv("SAPALAPOR_MODEL_CACHE",
+                   str(Path(shared) / "categories") if shared else str(tmp_path_factory.mktemp("model-cache")))
     yield
     patcher.undo()
 

@@ -135,3 +135,77 @@ def test_pdam_goes_to_the_local_water_company_when_the_place_is_known():
 def test_an_unknown_category_code_is_refused():
     with pytest.raises(ValueError):
         suggest_agency("jalan", None, "")
+
+
+TOPICS = """topics:
+  - name: penerangan_jalan
+    match: [pju, lampu jalan]
+  - name: pohon
+    match: [perantingan, pemangkasan pohon]
+"""
+KEMENSOS = "  - id: kemensos\n    match: [pkh, dtks]\n    agency: Kementerian Sosial\n    level: nasional\n"
+
+
+def local_table(local: str) -> str:
+    return TOPICS + table_text(keywords=KEMENSOS) + "local:\n" + local
+
+
+CONVENTIONS = local_table("""  - region: "35"
+    topics:
+      pohon: Dinas Lingkungan Hidup {region_name}
+  - region: "35.78"
+    topics:
+      penerangan_jalan: Dinas Perhubungan {region_name}
+      pohon: Dinas Sumber Daya Air dan Bina Marga {region_name}
+    handles: [kemensos]
+""")
+
+
+@pytest.mark.parametrize("place, category, text, agency", [
+    ("35.78", "pekerjaan_umum", "lampu PJU di gang kami mati", "Dinas Perhubungan Kota Surabaya"),
+    ("35.78.15", "energi", "lampu jalan depan masjid mati", "Dinas Perhubungan Kota Surabaya"),
+    ("35.73", "pekerjaan_umum", "lampu PJU di gang kami mati", "Dinas pekerjaan_umum Kota Malang"),
+    ("35.73", "energi", "mohon perantingan pohon dekat kabel", "Dinas Lingkungan Hidup Kota Malang"),
+    ("35.78", "energi", "mohon perantingan pohon dekat kabel", "Dinas Sumber Daya Air dan Bina Marga Kota Surabaya"),
+    ("32.73", "energi", "mohon perantingan pohon dekat kabel", "Dinas energi Kota Bandung"),
+])
+def test_a_region_gives_a_topic_to_its_own_office_inherited_downward_the_most_specific_winning(
+        place, category, text, agency):
+    suggestion = suggest_agency(category, region_by_code(place), text, table=parse_agency_table(CONVENTIONS))
+    assert suggestion.agency == agency
+
+
+def test_a_national_programme_goes_to_the_region_s_own_office_where_the_region_handles_it():
+    table = parse_agency_table(CONVENTIONS)
+    handled = suggest_agency("sosial", region_by_code("35.78.15"), "nama ibu saya hilang dari DTKS", table=table)
+    assert handled.agency == "Dinas sosial Kota Surabaya"
+    assert "ditangani sendiri" in handled.reason
+    elsewhere = suggest_agency("sosial", region_by_code("35.73"), "nama ibu saya hilang dari DTKS", table=table)
+    assert (elsewhere.agency, elsewhere.level) == ("Kementerian Sosial", "nasional")
+
+
+@pytest.mark.parametrize("local, message", [
+    ('  - region: "35.78"\n    topics:\n      sampah: Dinas X\n', r"local entry 1 \(region 35.78\): unknown topic 'sampah'"),
+    ('  - region: "35.78"\n    handles: [bpjs]\n', r"handles unknown keyword rule 'bpjs' \(ids: kemensos\)"),
+    ('  - region: "35.99"\n    handles: [kemensos]\n', r"region '35.99' is not a Kemendagri province or kabupaten/kota"),
+    ('  - region: surabaya\n    handles: [kemensos]\n', r"region 'surabaya' must be a province code"),
+    ('  - region: "35.78"\n', r"names no topic and handles no programme"),
+    ('  - region: "35.78"\n    handles: [kemensos]\n  - region: "35.78"\n    handles: [kemensos]\n',
+     r"local entry for region 35.78 repeats the one on line \d+"),
+    ('  - region: "35.78"\n    kantor: X\n', r"unknown field 'kantor'"),
+    ('  - region: "35.78"\n    topics:\n      pohon: Dinas {kota}\n', r"unknown placeholder \{kota\}"),
+])
+def test_a_bad_local_convention_is_rejected_naming_the_entry_and_line(local, message):
+    with pytest.raises(AgencyTableError, match=message):
+        parse_agency_table(local_table(local), "agencies.yml")
+
+
+def test_topic_and_keyword_ids_are_checked_too():
+    with pytest.raises(AgencyTableError, match="topic 'pohon' repeats"):
+        parse_agency_table(TOPICS + "  - name: pohon\n    match: [pohon]\n" + table_text())
+    with pytest.raises(AgencyTableError, match="name 'Pohon Besar' must be lower-case"):
+        parse_agency_table("topics:\n  - name: Pohon Besar\n    match: [pohon]\n" + table_text())
+    with pytest.raises(AgencyTableError, match="keyword id 'kemensos' repeats"):
+        parse_agency_table(table_text(keywords=KEMENSOS + KEMENSOS))
+    with pytest.raises(AgencyTableError, match=r"region '32.99' is not a Kemendagri"):
+        parse_agency_table(table_text('  - category: sosial\n    region: "32.99"\n    kota: X\n'))

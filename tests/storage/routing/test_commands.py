@@ -109,3 +109,64 @@ def test_forward_command_sends_every_new_report_once(cli_database, monkeypatch, 
     assert "sent 2, will retry 0, failed 0" in capsys.readouterr().out
     assert len(receiver.requests) == 2
     assert {request["body"]["rahasia"] for request in receiver.requests} == {False, True}
+
+
+def test_route_command_prints_the_top_three_with_confidences(tmp_path):
+    source = tmp_path / "lines.jsonl"
+    source.write_text(json.dumps({"text": "jalan di desa sukamaju kec cibeber kab cianjur rusak parah sejak 2 minggu lalu",
+                                  "location": ""}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["route", "--in", str(source), "--out", str(out)]) == 0
+    line = json.loads(out.read_text(encoding="utf-8"))
+    top3 = line["category"]["top3"]
+    assert len(top3) == 3 and top3[0]["code"] == line["category"]["code"] == "pekerjaan_umum"
+    assert [c["confidence"] for c in top3] == sorted((c["confidence"] for c in top3), reverse=True)
+    assert line["region"]["status"] == "unique" and line["region"]["code"].startswith("32.03.03")
+
+
+def test_report_status_records_a_category_and_agency_correction_without_a_status_change(cli_database, capsys):
+    from storage.models import RoutingCorrection
+
+    database, numbers = cli_database
+    number = numbers["biasa"]
+    assert main(["report-status", number, "--category", "perhubungan",
+                 "--agency", "Dinas Perhubungan Kota Bandung", "--by", "verifikator-1"]) == 0
+    assert "Correction recorded" in capsys.readouterr().out
+    with database.session() as session:
+        report = session.query(Report).filter_by(tracking_number=number).one()
+        assert (report.status, report.category_code, report.agency) == (
+            "diterima", "perhubungan", "Dinas Perhubungan Kota Bandung")
+        correction = session.query(RoutingCorrection).filter_by(report_id=report.id).one()
+        assert (correction.new_category, correction.corrected_by) == ("perhubungan", "verifikator-1")
+        assert correction.text == report.description
+    assert main(["report-status", number]) == 2
+    with pytest.raises(SystemExit):
+        main(["report-status", number, "--category", "jalan"])
+
+
+def test_retrain_command_prints_figures_before_and_after_and_swaps(cli_database, tmp_path, monkeypatch, capsys):
+    from tests.storage.routing.test_retrain import CORRECTED, NEW_TEXT, project_dir
+
+    from storage.routing import categories
+
+    monkeypatch.setenv("SAPALAPOR_MODEL_CACHE", str(tmp_path / "cache"))
+    database, _ = cli_database
+    numbers = []
+    with database.session() as session:
+        repository = ReportRepository(session)
+        for i, text in enumerate(CORRECTED):
+            report = repository.file(ReportDraft(
+                submission_key=f"retrain-{i}", report_type="pengaduan", description=text,
+                location_text="Kota Bandung", incident_date=None, privacy="biasa", channel="sms",
+                identity_hash="b" * 64, address="+6281299990000"))
+            report.category_code = "energi"
+            numbers.append(report.tracking_number)
+    for number in numbers:
+        assert main(["report-status", number, "--category", "lingkungan"]) == 0
+    root = project_dir(tmp_path)
+    assert main(["retrain-categories", "--data-dir", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "12 category correction(s)" in out
+    assert "realistic held-out" in out and "before:" in out and "after:" in out
+    assert "Swapped" in out
+    assert categories.get_model(root, tmp_path / "cache").scores(NEW_TEXT)[0].code == "lingkungan"

@@ -1,0 +1,327 @@
+"""Speech-to-text quality on a folder of recordings (a script, not a test).
+
+    .venv/bin/python -m bench.speech_quality DIR [--list FILE] [--windows 10,15,20,30] [--free]
+    .venv/bin/python -m bench.speech_quality --make-demo DIR   # generated clips to try it on
+
+DIR holds WAV (or any audio ffmpeg reads) files and a transcript list, ``transcripts.tsv`` unless
+``--list`` says otherwise, in one of two shapes:
+
+* ``file<TAB>text[<TAB>kind[<TAB>buttons]]``: ``kind`` is what the question expected (one of
+  accessibility.speech_answers.KINDS, or ``sentence``); ``buttons`` the titles shown,
+  separated by ``|``. Without a kind it is guessed from the text (a yes/no word, a number word,
+  eight digits, else a sentence).
+* Common Voice's ``validated.tsv`` (a header with ``path`` and ``sentence``): every clip a
+  sentence. Common Voice Indonesian is CC0; the project ships no recordings.
+
+Prints, for the settings in config.yml (accessibility.speech_to_text, one thread unless
+SAPALAPOR_STT_THREADS says otherwise): sentence word error rate, runaway decodes, short-answer
+accuracy by question kind (and how often a spoken "no" was taken as a numbered option),
+digit strings exactly right, the real-time factor, and the reliability table of the calibrated
+confidence. ``--windows`` repeats sentences and digit strings for each encoder window;
+``--free`` also decodes every short answer as free text and matches it to the answers (the
+way before issue 20) for comparison.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from accessibility import speech_answers  # noqa: E402
+from accessibility.speech_answers import NO, YES  # noqa: E402
+from accessibility.speech_to_text import SpeechToText  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
+from tests.accessibility.clips import word_errors  # noqa: E402
+
+SENTENCE = "sentence"
+DEFAULT_MENU = ("Biasa", "Rahasia", "Anonim")
+BINS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0001)
+
+
+@dataclass
+class Clip:
+    path: Path
+    text: str
+    kind: str
+    titles: tuple
+
+
+# --------------------------------------------------------------------------- the list
+def guess_kind(text: str) -> str:
+    said = speech_answers.normalise(text)
+    if speech_answers.match(said, speech_answers.spellings("yes_no"), threshold=100) is not None:
+        return "yes_no"
+    digits = speech_answers.heard_digits(text)
+    words = said.split()
+    if len(digits) >= 4 and len(digits) >= len(words) - 3:
+        return "tracking_number" if len(digits) == 8 else "number"
+    if speech_answers.match(said, speech_answers.spellings("choice", DEFAULT_MENU), threshold=100) is not None:
+        return "choice"
+    return SENTENCE
+
+
+def read_list(folder: Path, listing: Path) -> list[Clip]:
+    clips = []
+    with open(listing, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if rows and "path" in rows[0] and "sentence" in rows[0]:
+        header = rows[0]
+        path_at, text_at = header.index("path"), header.index("sentence")
+        return [Clip(folder / row[path_at], row[text_at], SENTENCE, ()) for row in rows[1:] if len(row) > text_at]
+    for row in rows:
+        if not row or row[0].startswith("#") or len(row) < 2:
+            continue
+        kind = row[2].strip() if len(row) > 2 and row[2].strip() else guess_kind(row[1])
+        titles = tuple(title for title in row[3].split("|") if title) if len(row) > 3 else ()
+        if kind == "choice" and not titles:
+            titles = DEFAULT_MENU
+        clips.append(Clip(folder / row[0], row[1], kind, titles))
+    return clips
+
+
+def expected_value(clip: Clip) -> Optional[str]:
+    """The answer value a short-answer clip should produce."""
+    if clip.kind == "rating":
+        digits = speech_answers.heard_digits(clip.text)
+        if digits:
+            return digits
+    found = speech_answers.match(clip.text, speech_answers.spellings(clip.kind, clip.titles), threshold=95)
+    return found.value if found else None
+
+
+def value_of(transcript, clip: Clip) -> Optional[str]:
+    """What the recogniser's output means for the question (also for plain free decoding)."""
+    if transcript.answer is not None:
+        return transcript.answer
+    if transcript.looping:
+        return None
+    found = speech_answers.match(transcript.text, speech_answers.spellings(clip.kind, clip.titles))
+    return found.value if found else None
+
+
+# --------------------------------------------------------------------------- measuring
+class Tally:
+    def __init__(self) -> None:
+        self.errors = self.words = 0
+        self.audio = self.elapsed = self.cpu = 0.0
+        self.runaways = 0
+        self.right = defaultdict(int)
+        self.total = defaultdict(int)
+        self.no_as_choice = 0
+        self.digits_right = self.digits_total = 0
+        self.reliability: list[tuple[float, bool]] = []
+
+    def time(self, transcript) -> None:
+        self.audio += transcript.seconds
+        self.elapsed += transcript.elapsed
+        self.runaways += bool(transcript.looping)
+
+    def rtf(self) -> float:
+        return self.elapsed / self.audio if self.audio else 0.0
+
+
+def measure(stt: SpeechToText, clips: list[Clip], tally: Tally, *, free: bool = False, show: bool = False,
+            kinds: Optional[set] = None) -> Tally:
+    for clip in clips:
+        if kinds is not None and clip.kind not in kinds:
+            continue
+        data = clip.path.read_bytes()
+        expects = None if clip.kind == SENTENCE else clip.kind
+        if free and clip.kind in speech_answers.SCORED_KINDS:
+            stt.score_answers = False
+        cpu = time.process_time()
+        try:
+            transcript = stt.transcribe_sync(data, None, expects=expects, titles=clip.titles)
+        finally:
+            stt.score_answers = True
+        tally.cpu += time.process_time() - cpu
+        tally.time(transcript)
+        verdict = ""
+        if clip.kind in (SENTENCE, "free_text", "place", "date"):
+            errors, words = word_errors(clip.text, "" if transcript.looping else transcript.text)
+            tally.errors, tally.words = tally.errors + errors, tally.words + words
+            verdict = f"WER {errors / max(words, 1):.2f}"
+        elif clip.kind in speech_answers.DIGIT_KINDS:
+            wanted = speech_answers.heard_digits(clip.text)
+            got = speech_answers.heard_digits(transcript.text)
+            tally.digits_total += 1
+            tally.digits_right += got == wanted
+            verdict = "right" if got == wanted else f"WRONG ({got})"
+        else:
+            wanted, got = expected_value(clip), value_of(transcript, clip)
+            ok = wanted is not None and got == wanted
+            tally.total[clip.kind] += 1
+            tally.right[clip.kind] += ok
+            if wanted == NO and speech_answers.option_index(got) is not None:
+                tally.no_as_choice += 1
+            if transcript.answer is not None:
+                tally.reliability.append((transcript.confidence, ok))
+            verdict = "right" if ok else f"WRONG ({got}, wanted {wanted})"
+        if show:
+            print(f"  {clip.path.name:34s} {clip.kind:15s} conf {transcript.confidence:.2f} "
+                  f"RTF {transcript.elapsed / transcript.seconds:.2f} {verdict}: {transcript.text[:70]}")
+    return tally
+
+
+def report(label: str, tally: Tally) -> None:
+    print(f"{label}:")
+    if tally.words:
+        print(f"  sentence WER {tally.errors / tally.words:.3f} ({tally.errors}/{tally.words} words)")
+    print(f"  runaway (looping) decodes: {tally.runaways}")
+    for kind in sorted(tally.total):
+        print(f"  short answers, {kind}: {tally.right[kind]}/{tally.total[kind]} right")
+    if tally.total:
+        print(f"  short answers, all: {sum(tally.right.values())}/{sum(tally.total.values())}; "
+              f"a spoken 'no' taken as a numbered option: {tally.no_as_choice}")
+    if tally.digits_total:
+        print(f"  digit strings exactly right: {tally.digits_right}/{tally.digits_total}")
+    # CPU seconds of this process per second of audio: what one thread costs on an idle core,
+    # whatever else the machine is doing (wall-clock RTF grows with the load average).
+    cpu_rtf = tally.cpu / tally.audio if tally.audio else 0.0
+    print(f"  real-time factor {tally.rtf():.3f} wall clock, {cpu_rtf:.3f} CPU time "
+          f"({tally.elapsed:.1f} s wall, {tally.cpu:.1f} s CPU for {tally.audio:.1f} s of audio)")
+    if tally.reliability:
+        print("  reliability of the calibrated confidence (scored answers):")
+        print("    confidence    answers  right  accuracy")
+        for low, high in zip(BINS, BINS[1:]):
+            inside = [ok for confidence, ok in tally.reliability if low <= confidence < high]
+            if inside:
+                print(f"    {low:.2f}-{min(high, 1.0):.2f}   {len(inside):7d}  {sum(inside):5d}  {sum(inside) / len(inside):8.2f}")
+        threshold = 0.25
+        wrong = [confidence for confidence, ok in tally.reliability if not ok]
+        right = [confidence for confidence, ok in tally.reliability if ok]
+        print(f"    wrong answers below {threshold}: {sum(c < threshold for c in wrong)}/{len(wrong)}; "
+              f"right answers below it (read back needlessly): {sum(c < threshold for c in right)}/{len(right)}")
+
+
+# --------------------------------------------------------------------------- demo folder
+DEMO_SENTENCES = [
+    "Jalan di depan rumah saya rusak parah sejak bulan lalu.",
+    "Lampu jalan di Kecamatan Coblong, Kota Bandung, mati sudah dua minggu.",
+    "Sampah menumpuk di pasar dan belum diangkut.",
+    "Harga tiketnya satu juta tujuh ratus lima puluh ribu rupiah.",
+    "Air dari perusahaan daerah air minum tidak mengalir selama tiga hari.",
+    "Kenapa petugas tidak masuk kantor hari ini?",
+]
+DEMO_ANSWERS = [
+    ("ya", "yes_no", ()), ("iya", "yes_no", ()), ("tidak", "yes_no", ()), ("bukan", "yes_no", ()),
+    ("betul", "yes_no", ()), ("ya sudah benar", "yes_no", ()), ("salah", "yes_no", ()),
+    ("satu", "choice", DEFAULT_MENU), ("dua", "choice", DEFAULT_MENU), ("tiga", "choice", DEFAULT_MENU),
+    ("nomor dua", "choice", DEFAULT_MENU), ("rahasia", "choice", DEFAULT_MENU), ("anonim", "choice", DEFAULT_MENU),
+    ("tidak", "choice", DEFAULT_MENU), ("empat", "rating", ()), ("lima", "rating", ()),
+]
+DEMO_DIGITS = ["6260-1811", "6908-3016", "1437-1325", "7065-2219"]  # check digits hold
+# sox effects after espeak-ng: a slower and a faster voice, a phone line (band 300-3400 Hz,
+# some noise, 8 kHz), and AMR-NB at 4.75 kbit/s (what a feature phone sends).
+VARIANTS = {
+    "clean": [],
+    "fast-noisy-phone": ["speed", "1.1", "sinc", "300-3400", "rate", "8000"],
+    "slow-amr": ["speed", "0.9", "rate", "8000"],
+}
+
+
+def _spoken(text: str) -> str:
+    from accessibility.speech_text import digit_words, speakable
+
+    if any(char.isdigit() for char in text) and "-" in text and len(text) == 9:
+        left, right = text.split("-")
+        return f"Nomor laporan saya {digit_words(left)}, {digit_words(right)}."
+    return speakable(text) if any(char.isdigit() for char in text) else text
+
+
+def make_demo(folder: Path) -> None:
+    """espeak-ng speech, three sox variants each, and transcripts.tsv (about 80 clips)."""
+    if not shutil.which("espeak-ng") or not shutil.which("sox"):
+        raise SystemExit("the demo folder needs espeak-ng and sox")
+    folder.mkdir(parents=True, exist_ok=True)
+    items = [(text, SENTENCE, ()) for text in DEMO_SENTENCES] + DEMO_ANSWERS + [
+        (number, "tracking_number", ()) for number in DEMO_DIGITS]
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for index, (text, kind, titles) in enumerate(items):
+            raw = Path(scratch) / f"{index}.wav"
+            subprocess.run(["espeak-ng", "-v", "id", "-s", "140", "-w", str(raw), _spoken(text)], check=True,
+                           capture_output=True)
+            for variant, effects in VARIANTS.items():
+                name = f"{index:02d}-{variant}.wav"
+                target = folder / name
+                if variant == "fast-noisy-phone":
+                    noisy = Path(scratch) / f"{index}-noise.wav"
+                    subprocess.run(["sox", str(raw), str(noisy), *effects], check=True, capture_output=True)
+                    # Mix in quiet white noise of the same length (about 25 dB below the speech).
+                    noise = Path(scratch) / f"{index}-white.wav"
+                    subprocess.run(["sox", str(noisy), str(noise), "synth", "whitenoise", "vol", "0.02"], check=True,
+                                   capture_output=True)
+                    subprocess.run(["sox", "-m", str(noisy), str(noise), "-e", "u-law", str(target)], check=True,
+                                   capture_output=True)
+                elif variant == "slow-amr":
+                    slowed = Path(scratch) / f"{index}-slow.wav"
+                    amr = Path(scratch) / f"{index}.amr"
+                    subprocess.run(["sox", str(raw), "-c", "1", str(slowed), *effects], check=True, capture_output=True)
+                    subprocess.run(["sox", str(slowed), "-C", "0", "-t", "amr-nb", str(amr)], check=True,
+                                   capture_output=True)
+                    subprocess.run(["sox", str(amr), "-e", "signed-integer", "-b", "16", str(target)], check=True,
+                                   capture_output=True)
+                else:
+                    shutil.copyfile(raw, target)
+                reference = _spoken(text) if kind == SENTENCE else text
+                rows.append([name, reference, kind, "|".join(titles)])
+    with open(folder / "transcripts.tsv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter="\t", lineterminator="\n").writerows(rows)
+    print(f"{len(rows)} clips in {folder} (transcripts.tsv)")
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--list", type=Path, help="transcript list (default DIR/transcripts.tsv)")
+    parser.add_argument("--make-demo", action="store_true", help="write generated clips into DIR and stop")
+    parser.add_argument("--windows", default="", help="also compare encoder windows, e.g. 10,15,20,30")
+    parser.add_argument("--free", action="store_true", help="also decode short answers as free text")
+    parser.add_argument("--show", action="store_true", help="one line per clip")
+    parser.add_argument("--only", choices=("short", "sentences", "digits"), help="measure one group of clips")
+    arguments = parser.parse_args(argv)
+    if arguments.make_demo:
+        make_demo(arguments.folder)
+        return 0
+    clips = read_list(arguments.folder, arguments.list or arguments.folder / "transcripts.tsv")
+    settings = load_settings()
+    stt = SpeechToText.from_settings(settings)
+    stt.worker = False
+    started = time.perf_counter()
+    stt.model()
+    print(f"{len(clips)} clips; Whisper base int8, beam {stt.beam_size}, cpu_threads {stt.cpu_threads}, "
+          f"window >= {stt.window_seconds:g} s, temperatures {stt.temperatures}; model ready in "
+          f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f}")
+    groups = {"short": set(speech_answers.SCORED_KINDS), "digits": set(speech_answers.DIGIT_KINDS),
+              "sentences": {SENTENCE, "free_text", "place", "date"}}
+    only = groups.get(arguments.only) if arguments.only else None
+    report("configured settings", measure(stt, clips, Tally(), show=arguments.show, kinds=only))
+    if arguments.free:
+        report("short answers decoded as free text and matched (before issue 20)",
+               measure(stt, clips, Tally(), free=True, kinds=set(speech_answers.SCORED_KINDS)))
+    for window in [float(value) for value in arguments.windows.split(",") if value.strip()]:
+        trial = SpeechToText(stt.model_setting, data_dir=stt.data_dir, worker=False, window_seconds=window,
+                             cpu_threads=stt.cpu_threads, beam_size=stt.beam_size, temperatures=stt.temperatures)
+        trial.model()
+        kinds = {SENTENCE, "free_text", "place", "date", *speech_answers.DIGIT_KINDS}
+        report(f"window {window:g} s (sentences and digit strings)", measure(trial, clips, Tally(), kinds=kinds))
+    print(f"load average at the end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
