@@ -97,7 +97,11 @@ def main(argv=None) -> int:
     every = Path(args.transcripts) if args.transcripts else findings_path.with_name(findings_path.stem + "_all.md")
     every.write_text("\n\n".join(transcript(outcome) for name, outcomes in results.items()
                                  if name.startswith("dev") for outcome in outcomes), encoding="utf-8")
-    print(f"findings: {findings_path}; dev transcripts: {every}")
+    private = workdir / "heldout_transcripts.md"  # for checking the simulator itself, never for tuning
+    private.write_text("\n\n".join(transcript(outcome) for name, outcomes in results.items()
+                                   if name.startswith("heldout") for outcome in outcomes), encoding="utf-8")
+    print(f"findings: {findings_path}; dev transcripts: {every}; held-out transcripts (simulator checks only, "
+          f"not for tuning): {private}")
     missed = {name: missed_targets(summary) for name, summary in summaries.items()}
     for name, items in missed.items():
         if items:

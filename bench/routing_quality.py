@@ -181,6 +181,25 @@ def per_category(model, examples) -> str:
     return "  " + "  ".join(f"{code}={right[code] / totals[code]:.2f}" for code in sorted(totals))
 
 
+def formula_pull(model, examples) -> str:
+    """How often politeness and question frames still pull texts to sosial and lainnya."""
+    import re
+
+    predicted = model.predict([text for text, _ in examples])
+    bantu = [(gold, guess) for (text, gold), guess in zip(examples, predicted)
+             if gold != "sosial" and re.search(r"\bbantu", text.lower())]
+    questions = [(gold, guess) for (text, gold), guess in zip(examples, predicted)
+                 if gold != "lainnya" and re.search(r"\b(mau tanya|bagaimana cara|gimana cara|apakah bisa)\b",
+                                                    text.lower())]
+    lainnya = sum(guess == "lainnya" for guess in predicted) / len(predicted)
+    gold_lainnya = sum(gold == "lainnya" for _, gold in examples) / len(examples)
+    return (f"  non-sosial texts with \"bantu\" predicted sosial: "
+            f"{sum(g == 'sosial' for _, g in bantu) / max(1, len(bantu)):.3f} ({len(bantu)} texts)\n"
+            f"  questions (mau tanya, bagaimana cara, ...) not about lainnya predicted lainnya: "
+            f"{sum(g == 'lainnya' for _, g in questions) / max(1, len(questions)):.3f} ({len(questions)} texts)\n"
+            f"  share of predictions that are lainnya: {lainnya:.3f} (of the texts: {gold_lainnya:.3f})")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ablation", action="store_true", help="also train without stripping formulas")
@@ -207,12 +226,23 @@ def main(argv=None) -> int:
     if realistic:
         print("  accuracy per category:")
         print(per_category(model, realistic))
+    if realistic:
+        print(formula_pull(model, realistic))
     print_figures("Old held-out (complaints_heldout.yml)", evaluate(model, old))
     if args.ablation and realistic:
         plain = categories.train_project_model(strip=False, calibrate=False)
         print("Ablation: without stripping politeness formulas and question frames")
-        print(f"  realistic held-out accuracy {evaluate(plain, realistic).accuracy:.3f} "
-              f"(with stripping {realistic_figures.accuracy:.3f})")
+        plain_figures = evaluate(plain, realistic)
+        print(f"  realistic held-out accuracy {plain_figures.accuracy:.3f}, macro F1 {plain_figures.macro_f1:.3f} "
+              f"(with stripping {realistic_figures.accuracy:.3f}, {realistic_figures.macro_f1:.3f})")
+        print(formula_pull(plain, realistic))
+        before = categories.CategoryModel.train(old_train := categories.load_examples(categories.TRAIN_FILE),
+                                                calibrate=False, strip=False)
+        before_figures = evaluate(before, realistic)
+        print(f"Before issue 14 (only complaints_train.yml, {len(old_train)} texts, no stripping): realistic held-out "
+              f"accuracy {before_figures.accuracy:.3f}, macro F1 {before_figures.macro_f1:.3f}, "
+              f"top-3 {before_figures.top3:.3f}")
+        print(formula_pull(before, realistic))
 
     warm_up()
     addresses = evaluate_addresses(load_addresses())
@@ -238,14 +268,17 @@ def main(argv=None) -> int:
     print(f"  resolve_region on whole complaints ({len(texts)}): median {statistics.median(timings):.1f} ms, "
           f"p95 {timings[int(0.95 * (len(timings) - 1))]:.1f} ms, max {timings[-1]:.1f} ms")
 
-    from bot.commands.route import route_line
+    import io
+    import json
+
+    from bot.commands.route import route_stream
     from storage.routing.agencies import default_table
 
     table = default_table()
     rows = [{"text": text, "location": ""} for text in texts]
+    source = io.StringIO("".join(json.dumps(row) + "\n" for row in rows))
     begun = time.perf_counter()
-    for row in rows:
-        route_line(row, table)
+    route_stream(source, io.StringIO(), table)
     seconds = time.perf_counter() - begun
     print(f"Batch routing: {len(rows) / seconds:.0f} rows per second ({len(rows)} rows, category + region + agency)")
     return 0

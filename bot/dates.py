@@ -189,6 +189,12 @@ def _part_of_month(match: re.Match, today: dt.date) -> Optional[dt.date]:
     return _month_end(today, back)
 
 
+def _weekday_last_week(match: re.Match, today: dt.date) -> Optional[dt.date]:
+    """ "rabu minggu lalu": that weekday in the week before this one (Monday to Sunday)."""
+    monday_this_week = today - dt.timedelta(days=today.weekday())
+    return monday_this_week - dt.timedelta(days=7) + dt.timedelta(days=WEEKDAYS[match.group(1)])
+
+
 def _weekday(match: re.Match, today: dt.date) -> Optional[dt.date]:
     strictly = bool(match.group(2))
     return _weekday_before(today, WEEKDAYS[match.group(1)], strictly)
@@ -246,6 +252,7 @@ _RULES: List[Rule] = [
     (re.compile(rf"\bbeberapa\s+(hari|minggu|pekan|bulan|tahun)\s+{_AGO}\b"), _several_ago),
     (re.compile(r"\btanggal\s+(\d{1,2})\b(?!\s*[/.\-]\s*\d)"), _day_of_month),
     (re.compile(rf"\bse(hari|minggu|pekan|bulan|tahun)\s+{_AGO}\b"), _se_ago),
+    (re.compile(rf"\b(?:hari\s+)?({_WEEKDAY_NAMES}|minggu)\s+(?:minggu|pekan)\s+(?:lalu|kemarin|kemaren)\b"), _weekday_last_week),
     (re.compile(rf"\b(?:hari\s+)?({_WEEKDAY_NAMES})\s*({_AGO})?\b"), _weekday),
     (re.compile(rf"\bhari\s+(minggu)\s*({_AGO})?\b"), _weekday),
     (re.compile(rf"\b(?:minggu|pekan)\s+{_AGO}\b"), lambda match, today: today - dt.timedelta(days=7)),
@@ -256,17 +263,18 @@ _RULES: List[Rule] = [
     (re.compile(r"\blusa\b"), lambda match, today: today + dt.timedelta(days=2)),
     (re.compile(r"\bkemarin\b"), lambda match, today: today - dt.timedelta(days=1)),
     (re.compile(r"\b(?:besok|esok)\b"), lambda match, today: today + dt.timedelta(days=1)),
-    (re.compile(r"\b(?:hari\s+ini|tadi|barusan|baru\s+saja|sekarang|pagi\s+ini|siang\s+ini|sore\s+ini|malam\s+ini)\b"),
+    (re.compile(r"\b(?:tadi\s+(?:pagi|siang|sore|subuh)|barusan|pagi\s+ini|siang\s+ini|sore\s+ini)\b"),
+     lambda match, today: today),
+    (re.compile(r"\b(?:hari\s+ini|tadi|baru\s+saja|sekarang|malam\s+ini)\b"),
      lambda match, today: today),
 ]
 
 
-# In a whole story these name no incident date: "sampai sekarang", "setiap hari Minggu", "besok".
-_LOOSE_ONLY = {len(_RULES) - 1, len(_RULES) - 2, len(_RULES) - 4}
-
-
-def _weekday_needs_ago(pattern: Pattern[str]) -> bool:
-    return "senin" in pattern.pattern or "(minggu)" in pattern.pattern
+# In a whole story these name no incident date: "sampai sekarang", "besok", "lusa".
+_LOOSE_ONLY = {
+    pattern.pattern for pattern, _ in _RULES
+    if any(word in pattern.pattern for word in ("sekarang", "besok", "lusa"))
+}
 
 
 def parse_indonesian_date(text: Optional[str], today: dt.date, strict: bool = False) -> Optional[dt.date]:
@@ -279,10 +287,11 @@ def parse_indonesian_date(text: Optional[str], today: dt.date, strict: bool = Fa
     if not text:
         return None
     cleaned = _clean(text)
-    for number, (pattern, build) in enumerate(_RULES):
-        if strict and number in _LOOSE_ONLY:
+    for pattern, build in _RULES:
+        if strict and pattern.pattern in _LOOSE_ONLY:
             continue
-        if strict and _weekday_needs_ago(pattern):
+        if strict and build is _weekday:
+            # "hari Minggu" in passing is no date; "Senin kemarin" is.
             match = pattern.search(cleaned)
             if match is None or not match.group(2):
                 continue

@@ -422,7 +422,7 @@ class TwilioGateway:
         result.sids.append(message.sid)
         return True
 
-    def log_sent(self, session: Any, hashed: str, unlogged: List[Tuple[str, Optional[str], str, str]]) -> None:
+    def log_sent(self, session: Any, hashed: str, unlogged: List[Tuple]) -> None:
         """Write messages sent with ``log_later`` into the outbound log (synchronous, caller's session).
 
         A status callback may have arrived before its message was logged; its state is applied
@@ -431,7 +431,8 @@ class TwilioGateway:
         if not unlogged:
             return
         outbound = OutboundLog(session)
-        for kind, body, sid, logged_as in unlogged:
+        for kind, body, sid, *under in unlogged:  # (kind, body, sid[, the sender hash to log it under])
+            logged_as = under[0] if under else hashed
             outbound.record(self.kind.name, logged_as, kind, loggable_body(body), "queued", provider_message_id=sid)
         early = session.execute(
             select(DeliveryStatusEvent)

@@ -126,8 +126,13 @@ def _clear_reask(tracker: Tracker) -> Dict[Text, Any]:
     return {"choice_reasked": None} if tracker.get_slot("choice_reasked") else {}
 
 
-def _names_a_date(text: str) -> bool:
-    return says_unknown(text) or parse_indonesian_date(text, local_today()) is not None
+def _names_a_date(text: str, intent: Optional[str] = None) -> bool:
+    """Whether an answer names a date; with a control request's own words ("apa tadi?", a
+    repeat), only a clear date counts, not the "tadi" or "sekarang" in it."""
+    if says_unknown(text):
+        return True
+    strict = bool(intent) and answers.control_cue(intent, text)
+    return parse_indonesian_date(text, local_today(), strict=strict) is not None
 
 
 def misses(tracker: Tracker, slot: Text) -> int:
@@ -154,13 +159,31 @@ _STRONG_MARKERS = {"desa", "ds", "kelurahan", "kel", "kec", "kecamatan", "kab", 
                    "dusun", "dsn", "nagari", "gampong"}
 
 
+_REGENCY_MARKERS = {"kab", "kabupaten", "kota", "provinsi", "prov"}
+_OFFICE_WORDS = {"kantor", "balai", "pak", "bu", "ibu", "bapak", "kepala", "pegawai", "petugas", "staf", "aparat",
+                 "perangkat", "pemerintah", "pemkab", "pemkot", "dinas", "warga", "lurah", "camat", "sekretaris", "sekdes"}
 # Words that end a place name inside a story ("... kab cianjur rusak parah").
 _NOT_A_NAME = {
     "rusak", "berlubang", "sudah", "udah", "sejak", "dari", "banyak", "dan", "yang", "yg", "ada", "tidak", "tdk", "gak",
     "mohon", "tolong", "parah", "sangat", "mati", "banjir", "macet", "itu", "ini", "sering", "selalu", "belum", "masih",
     "tapi", "karena", "kalau", "saat", "waktu", "kemarin", "lalu", "minggu", "hari", "bulan", "tahun", "tanggal", "pak",
     "bu", "min", "kak", "terima", "kasih", "bisa", "harus", "perlu", "agar", "supaya", "untuk", "dengan", "di", "ke",
+    "tadi", "pagi", "siang", "sore", "malam", "kira-kira", "kira", "sekitar", "seminggu", "sebulan", "tgl", "sekarang",
+    "mohon", "tolong", "segera", "saya", "kami", "kita",
 }
+
+
+def _after_di(tokens: List[str], bare: List[str]) -> Optional[str]:
+    """ "... di kulon progo, kec. wates, tadi pagi": the words after the last "di", up to a date."""
+    starts = [index for index, token in enumerate(bare) if token in ("di", "dkt", "dekat", "deket")]
+    if not starts:
+        return None
+    first = starts[-1] + 1
+    end = first
+    while end < len(tokens) and end < first + 6 and bare[end] not in _NOT_A_NAME:
+        end += 1
+    phrase = " ".join(tokens[first:end]).strip(" ,.")
+    return phrase if len(phrase) >= 3 else None
 
 
 def place_phrase(text: str) -> Optional[str]:
@@ -175,9 +198,13 @@ def place_phrase(text: str) -> Optional[str]:
 
     tokens = re.findall(r"[\w'./-]+[,.]?", text)
     bare = [token.lower().rstrip(".,") for token in tokens]
-    strong = [index for index, token in enumerate(bare) if token in _STRONG_MARKERS]
-    if not strong:
-        return None
+    # "kantor kelurahan", "pak camat", "petugas kecamatan": the office, not a place name.
+    strong = [index for index, token in enumerate(bare)
+              if token in _STRONG_MARKERS and not (index and bare[index - 1] in _OFFICE_WORDS)]
+    # One lower-level marker alone ("kelurahan tutup ...") is too weak inside a story: it
+    # needs a second marker or a kabupaten/kota/province marker.
+    if not strong or (len(strong) < 2 and bare[strong[0]] not in _REGENCY_MARKERS):
+        return _after_di(tokens, bare)
     first = strong[0]
     for index in range(max(0, first - 4), first):
         if bare[index] in _PLACE_MARKERS:
@@ -232,12 +259,24 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
             return events + [
                 SlotSet("cancel_pending", True), SlotSet("cancel_resume", asked), SlotSet("requested_slot", "cancel_confirmed"),
             ]
+        if fresh and asked and self._asks_for_status(tracker, text):
+            # "status laporan saya" in the middle of a report: said where to find it, then on.
+            dispatcher.utter_message(response="utter_status_after_this_report")
+            return events + [SlotSet("ask_hint", None), SlotSet("requested_slot", asked)]
         if fresh:
             await self._take_other_fields(tracker, asked, text)
         result = await super().run(dispatcher, tracker, domain)
         if fresh and asked:
             result += self._count_miss(tracker, asked, result)
         return events + result
+
+    @staticmethod
+    def _asks_for_status(tracker: Tracker, text: str) -> bool:
+        """A status question, not an answer: short, with "status" or "cek laporan" in it."""
+        if answers.is_command(text):
+            return runtime.latest_intent(tracker) == "check_status"
+        return (runtime.latest_intent(tracker) == "check_status" and len(text.split()) <= 6
+                and answers.phrase_in(text, ("status", "cek laporan", "cek status", "nomor laporan")))
 
     async def _asks_to_cancel(self, tracker: Tracker, asked: Text, text: str) -> bool:
         """A cancel request that is no answer to the question being asked."""
@@ -247,7 +286,7 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         if intent != "cancel" and not (answers.control_cue("cancel", text) and len(text.split()) <= 4):
             return False
         fits = {
-            "incident_date": _names_a_date,
+            "incident_date": lambda answer: _names_a_date(answer, "cancel"),
             "privacy": lambda answer: answers.privacy_from(answer) is not None,
             "location": lambda answer: False,
         }.get(asked)
@@ -276,7 +315,7 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         found: Dict[Text, Any] = {}
         if asked != "location" and not tracker.get_slot("location") and not tracker.get_slot("location_reasked"):
             phrase = place_phrase(text)
-            if phrase and await self._names_a_unique_place(phrase):
+            if phrase and await self._names_a_unique_place(phrase, marked=answers.looks_like_place(phrase)):
                 found["location"] = phrase
         if asked != "incident_date" and not tracker.get_slot("incident_date"):
             day = parse_indonesian_date(text, local_today(), strict=True)
@@ -291,9 +330,14 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
             tracker.slots[name] = value
 
     @staticmethod
-    async def _names_a_unique_place(text: str) -> bool:
+    async def _names_a_unique_place(text: str, marked: bool = True) -> bool:
+        """One region for ``text``; without a marker word, only a kabupaten or kota ("di
+        pematangsiantar") counts: a desa named like an everyday word ("Pasar Baru") does not."""
         try:
-            return (await asyncio.to_thread(resolve_region, text)).status == UNIQUE
+            resolution = await asyncio.to_thread(resolve_region, text)
+            if resolution.status != UNIQUE:
+                return False
+            return marked or resolution.best.level in ("kota", "kabupaten")
         except Exception:  # noqa: BLE001 - the place is then asked as usual
             log.exception("resolving a place inside a message failed")
             return False
@@ -398,11 +442,15 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         if tracker.get_slot("requested_slot") != "location":
             return {}
         text = runtime.latest_text(tracker)
-        fits = answers.looks_like_place(text) or await self._names_a_place(text)
+        # A place is an answer; but "pakai bahasa yang gampang" is a request, even though a
+        # fuzzy match finds "Sampang" in it: with a control word, only a written place counts.
+        asking = answers.control_cue(runtime.latest_intent(tracker), text)
+        fits = answers.looks_like_place(text) or (not asking and await self._names_a_place(text))
         return _answer(tracker, "location", lambda answer: fits)
 
     async def extract_incident_date(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
-        return _answer(tracker, "incident_date", _names_a_date)
+        intent = runtime.latest_intent(tracker)
+        return _answer(tracker, "incident_date", lambda text: _names_a_date(text, intent))
 
     async def extract_privacy(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         return _answer(tracker, "privacy", lambda text: answers.privacy_from(text) is not None)
@@ -838,7 +886,7 @@ class ActionCancelReport(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         loop = (tracker.active_loop or {}).get("name")
-        if loop == "report_form":
+        if loop == "report_form" or tracker.get_slot("cancel_confirmed") is True:
             dispatcher.utter_message(response="utter_cancelled")
             await runtime.measure(tracker, "cancelled")
         else:

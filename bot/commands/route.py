@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, Optional
+from typing import IO, List, Optional
 
 
 def register(subparsers) -> None:
@@ -22,10 +22,15 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def route_line(record: dict, table) -> dict:
+# Lines scored together: one model call for many texts is about five times faster per text.
+BATCH = 256
+
+
+def route_line(record: dict, table, scores=None) -> dict:
     from storage.routing.suggest import suggest_routing
 
-    result = suggest_routing(str(record.get("text") or ""), str(record.get("location") or ""), table=table)
+    result = suggest_routing(str(record.get("text") or ""), str(record.get("location") or ""), table=table,
+                             scores=scores)
     region = result.region
     out = dict(record)
     out["category"] = {"code": result.category.code, "label": result.category.label,
@@ -45,7 +50,17 @@ def route_line(record: dict, table) -> dict:
 
 
 def route_stream(source: IO[str], sink: IO[str], table) -> int:
+    from storage.routing.categories import get_model
+
     count = 0
+    pending: List[dict] = []
+
+    def flush() -> None:
+        scores = get_model().scores_many([str(record.get("text") or "") for record in pending])
+        for record, text_scores in zip(pending, scores):
+            sink.write(json.dumps(route_line(record, table, text_scores), ensure_ascii=False) + "\n")
+        pending.clear()
+
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
@@ -55,8 +70,12 @@ def route_stream(source: IO[str], sink: IO[str], table) -> int:
             raise ValueError(f"line {number}: not JSON ({error.msg})") from None
         if not isinstance(record, dict):
             raise ValueError(f"line {number}: expected an object with text and location")
-        sink.write(json.dumps(route_line(record, table), ensure_ascii=False) + "\n")
+        pending.append(record)
         count += 1
+        if len(pending) >= BATCH:
+            flush()
+    if pending:
+        flush()
     return count
 
 

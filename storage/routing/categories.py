@@ -328,14 +328,10 @@ class CategoryModel:
         return self.scores_many([text])[0]
 
     def scores_many(self, texts: Sequence[str]) -> List[List[CategoryScore]]:
-        result: List[List[CategoryScore]] = [[] for _ in texts]
+        fallback = sorted((CategoryScore(code, label, 1.0 if code == FALLBACK_CODE else 0.0)
+                           for code, label in CATEGORIES.items()), key=lambda score: score.confidence, reverse=True)
+        result: List[List[CategoryScore]] = [list(fallback) for _ in texts]
         filled = [i for i, text in enumerate(texts) if (text or "").strip()]
-        empty = set(range(len(texts))) - set(filled)
-        for i in empty:
-            if True:
-                result[i] = sorted((CategoryScore(code, label, 1.0 if code == FALLBACK_CODE else 0.0)
-                                    for code, label in CATEGORIES.items()),
-                                   key=lambda score: score.confidence, reverse=True)
         if filled:
             rows = self.probabilities([texts[i] for i in filled])
             classes = self.classes

@@ -258,6 +258,7 @@ class _Index:
     choices: Dict[str, List[str]]                   # level -> core names (fuzzy matching)
     compact: Dict[str, List[str]] = field(default_factory=dict)  # kab/kota + province names without spaces
     desa_names: Optional[Dict[str, List[str]]] = None
+    regencies_by_province: Optional[Dict[str, List[str]]] = None
 
 
 _lock = threading.Lock()
@@ -497,10 +498,16 @@ def _find_mentions(tokens: List[str], index: _Index, short_text: bool) -> List[_
 
 
 def _related_names(index: _Index, anchors: Sequence[_Mention]) -> Dict[str, List[str]]:
-    codes = [code for m in anchors for code in m.codes]
-    return {level: [name for name, found in index.by_level[level].items()
-                    if any(_related(c, a) for c in found for a in codes)]
-            for level in ("regency", "provinsi")}
+    """Kabupaten/kota names in the provinces the anchors lie in, and every province name."""
+    provinces = {code[:2] for m in anchors for code in m.codes}
+    if index.regencies_by_province is None:
+        grouped: Dict[str, List[str]] = {}
+        for name, found in index.by_level["regency"].items():
+            for province in {code[:2] for code in found}:
+                grouped.setdefault(province, []).append(name)
+        index.regencies_by_province = grouped
+    regencies = sorted({name for province in provinces for name in index.regencies_by_province.get(province, ())})
+    return {"regency": regencies, "provinsi": index.choices["provinsi"]}
 
 
 def _find_typos(tokens: List[str], index: _Index, mentions: List[_Mention], anchors: List[_Mention],
@@ -512,7 +519,9 @@ def _find_typos(tokens: List[str], index: _Index, mentions: List[_Mention], anch
         for start in range(0, len(tokens) - length + 1):
             end = start + length
             words = tokens[start:end]
-            if SEP in words or all(w in STOPWORDS or w in MARKERS for w in words) or words[0] in MARKERS:
+            if words[0] in STOPWORDS or words[0] in MARKERS or SEP in words or sum(map(len, words)) < 5:
+                continue  # cheap checks first: this loop runs for every span of a long text
+            if all(w in STOPWORDS or w in MARKERS for w in words):
                 continue
             overlapped = [m for m in mentions if m.start < end and start < m.end]
             if any(m.start < start or m.end > end or m.end - m.start >= length for m in overlapped):

@@ -9,11 +9,11 @@ so a choice the citizen made in the form or an operator's decision is never over
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 from storage.models import Report, RoutingSuggestion
 from storage.routing.agencies import AgencySuggestion, AgencyTable, suggest_agency
-from storage.routing.categories import CATEGORIES, CategoryScore, is_confident, suggest_category, top_choices
+from storage.routing.categories import CATEGORIES, CategoryScore, get_model, top_choices
 from storage.routing.regions import (
     AMBIGUOUS,
     UNIQUE,
@@ -51,16 +51,21 @@ class RoutingResult:
 
 
 def suggest_routing(text: str, location: str, category_code: Optional[str] = None,
-                    region_code: Optional[str] = None, table: Optional[AgencyTable] = None) -> RoutingResult:
-    """Route a description and a place; a ``category_code``/``region_code`` already chosen wins."""
-    scores = suggest_category(text)
+                    region_code: Optional[str] = None, table: Optional[AgencyTable] = None,
+                    scores: Optional[Sequence[CategoryScore]] = None) -> RoutingResult:
+    """Route a description and a place; a ``category_code``/``region_code`` already chosen wins.
+
+    ``scores`` may carry the text's category scores computed in a batch (the ``route`` command).
+    """
+    model = get_model()  # once: the scores and the threshold must come from the same model
+    scores = list(scores) if scores is not None else model.scores(text)
     if category_code:
         if category_code not in CATEGORIES:
             raise ValueError(f"unknown category code {category_code!r}")
         chosen = CategoryScore(category_code, CATEGORIES[category_code], 1.0)
         category, confident = chosen, True
     else:
-        category, confident = scores[0], is_confident(scores)
+        category, confident = scores[0], model.is_confident(scores)
     resolution: RegionResolution
     known = region_by_code(region_code) if region_code else None
     if known is not None:

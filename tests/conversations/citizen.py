@@ -330,13 +330,17 @@ class Citizen:
     def _on_cancelled(self, question: Question, seen: int) -> Action:
         return Action(f"lho kok dibatalkan? {self.p.intent}", note="the report was cancelled unasked")
 
+    def _on_nothing_to_cancel(self, question: Question, seen: int) -> Action:
+        return Action(self.p.intent, note="it never asked to cancel: says what it wants")
+
     def _on_tracking_number(self, question: Question, seen: int) -> Action:
         if seen >= 1:
             option = question.option_matching("lewati", "batal")
             return self._pick(question, option, self._reply("skip"))
         if self.asked_status:  # it asked for its status itself, mid-form, and has no number yet
             return Action(self._reply("no_number"), note="has no number yet")
-        return Action(self._reply("new_report"), note="the status question swallowed a new report")
+        return Action(f"{self._reply('new_report')}. {self.p.intent}",
+                      note="the status question swallowed a new report")
 
     def _on_pin(self, question: Question, seen: int) -> Action:
         option = question.option_matching("lewati")

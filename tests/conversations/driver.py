@@ -48,8 +48,13 @@ class Outcome:
     seconds: float = 0.0
 
     @property
+    def plain_rich(self) -> bool:
+        """A rich opener with nothing else going on: the "at most 4 turns" target applies."""
+        return self.persona.rich and not self.persona.interrupts and self.persona.slip is None
+
+    @property
     def rich_too_long(self) -> bool:
-        return self.persona.rich and self.filed and (self.turns_to_file or 0) > RICH_TURN_TARGET
+        return self.plain_rich and self.filed and (self.turns_to_file or 0) > RICH_TURN_TARGET
 
     def causes(self) -> List[str]:
         """Why this conversation counts as a failure (empty when it is fine)."""

@@ -52,6 +52,7 @@ _CUES = [
     ("readback", re.compile(r"periksa laporan|ini laporan anda|ringkasan laporan|siap dikirim")),
     ("satisfaction", re.compile(r"\bpuas\b")),
     ("cancel_confirm", re.compile(r"(membatalkan|dibatalkan|\bbatalkan\b)[^.\n]*\?")),
+    ("nothing_to_cancel", re.compile(r"tidak ada (laporan yang sedang|yang perlu dibatalkan)")),
     ("cancelled", re.compile(r"dibatalkan")),
     ("field", re.compile(r"bagian mana|bagian yang ingin")),
     ("heard", re.compile(r"saya mendengar")),

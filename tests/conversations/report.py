@@ -20,7 +20,7 @@ def _percentile(values: List[int], share: float) -> float:
 
 def summarise(outcomes: Sequence[Outcome]) -> Dict[str, float]:
     turns = [outcome.turns_to_file for outcome in outcomes if outcome.filed]
-    rich = [outcome for outcome in outcomes if outcome.persona.rich]
+    rich = [outcome for outcome in outcomes if outcome.plain_rich]
     return {
         "conversations": len(outcomes),
         "completion": sum(outcome.filed for outcome in outcomes) / len(outcomes) if outcomes else float("nan"),

@@ -133,3 +133,75 @@ def test_everyday_words_in_a_long_complaint_are_not_mistaken_for_a_misspelt_plac
 def test_a_misspelt_or_split_name_in_a_short_answer_is_still_found(text, code):
     resolution = resolve_region(text)
     assert (resolution.status, resolution.best.code) == ("unique", code)
+
+
+@pytest.mark.parametrize("text, code", [
+    ("Jalan Kepanjen, Krembangan Selatan, Kota Surabaya, Jawa Timur", "35.78.15.1001"),
+    ("Jl. Kepanjen No. 7, Kota Surabaya", "35.78"),
+    ("Manyar, Kota Surabaya", "35.78"),
+    ("Jl. Manyar Kertoarjo V No. 12, Manyar Sabrangan, Mulyorejo, Kota Surabaya 60116", "35.78.26.1002"),
+    ("kec. manyar, kota surabaya", "35.78"),
+    ("Jl. Sukajadi No. 10, Kota Pekanbaru", "14.71"),
+    ("Jl. Raya Darmo No. 15, RT 01/RW 02, Kel. Darmo, Kec. Wonokromo, Kota Surabaya, Jawa Timur 60241",
+     "35.78.04.1005"),
+    ("Dusun Krajan RT 002 RW 001 Desa Cikole Kecamatan Lembang Kabupaten Bandung Barat", "32.17.01.2006"),
+    ("kab bandung, dekat soreang", "32.04"),
+])
+def test_a_named_city_constrains_streets_kampung_and_kecamatan_names_and_full_addresses_go_deepest(text, code):
+    resolution = resolve_region(text)
+    assert (resolution.status, resolution.best.code) == ("unique", code)
+
+
+def test_a_lower_level_name_that_exists_only_outside_the_named_city_is_never_taken():
+    for text in ("Jalan Kepanjen, Krembangan Selatan, Kota Surabaya, Jawa Timur", "Kepanjen, Kota Surabaya",
+                 "Manyar, Kota Surabaya", "manyar surabaya"):
+        resolution = resolve_region(text)
+        assert all(candidate.regency_code == "35.78" for candidate in resolution.candidates), text
+
+
+def test_two_different_named_cities_are_asked_about():
+    resolution = resolve_region("Kota Malang atau Kota Surabaya")
+    assert resolution.status == "ambiguous"
+    assert {candidate.code for candidate in resolution.candidates} == {"35.73", "35.78"}
+
+
+def test_a_place_is_found_inside_a_citizen_s_whole_first_message():
+    resolution = resolve_region("jalan di desa sukamaju kec cibeber kab cianjur rusak parah sejak 2 minggu lalu")
+    assert (resolution.status, resolution.best.code) == ("unique", "32.03.03.2013")
+    assert resolution.best.label == "Desa Sukamaju, Kabupaten Cianjur, Jawa Barat"
+
+
+@pytest.mark.parametrize("text", ["jadi", "bantu", "baru", "sari", "lalu", "minggu", "pasar", "pasar minggu lalu",
+                                  "mohon bantuannya, jadi baru sari lalu, minggu ini ke pasar",
+                                  "mau tanya min, bantuan sosial saya jadi dipotong minggu lalu"])
+def test_everyday_words_alone_make_no_region(text):
+    assert resolve_region(text).status == "unknown"
+
+
+def test_resolving_a_long_free_text_takes_well_under_twenty_milliseconds():
+    import time
+
+    from storage.routing.regions import warm_up
+
+    warm_up()
+    text = ("Assalamualaikum wr wb, selamat siang Bapak/Ibu. Mohon bantuannya, jalan di desa sukamaju kec cibeber "
+            "kab cianjur rusak parah sejak 2 minggu lalu, banyak lubang besar dan kemarin ada motor jatuh di depan "
+            "pasar. Sudah lapor ke kantor desa tapi belum ada perbaikan. Mohon ditindaklanjuti, terima kasih.")
+    timings = []
+    for _ in range(15):
+        started = time.perf_counter()
+        resolve_region(text)
+        timings.append(time.perf_counter() - started)
+    assert sorted(timings)[len(timings) // 2] < 0.020
+
+
+def test_held_out_full_addresses_resolve_inside_the_right_kabupaten_kota_and_never_elsewhere():
+    from storage.routing.quality import evaluate_addresses, load_addresses
+
+    addresses = load_addresses()
+    assert len(addresses) >= 150
+    assert len({code[:2] for _, code in addresses}) == 38
+    figures = evaluate_addresses(addresses)
+    assert figures.wrong == 0
+    assert figures.right / figures.n >= 0.95
+    assert figures.exact / figures.n >= 0.90
