@@ -11,7 +11,7 @@ Why these choices:
   at once on two cores only slow both down.
 * Speed (bench/README.md, cause 5): Whisper's encoder always read a 30-second window, most of
   it padding for a voice note; it now reads the speech plus a second, at least
-  ``window_seconds`` (10). On 24 generated clips, same thread count, same run: 2.7x faster,
+  ``window_seconds`` (10 then, 15 since issue 20: bench/README.md, "Speech quality"). On 24 generated clips, same thread count, same run: 2.7x faster,
   word error rate 0.43 instead of 0.46; cutting to the speech alone (no 10 s floor) raised it
   to 0.50. Greedy decoding (``beam_size: 1``) saved only 15-25 % and raised it to 0.53, so
   the beam stays at 5. Timestamps are not decoded (nothing uses them).
@@ -283,7 +283,7 @@ class SpeechToText:
 
     def __init__(self, model: str, *, data_dir: Path, language: str = "id", max_seconds: float = 120.0,
                  beam_size: int = 5, cpu_threads: int = DEFAULT_CPU_THREADS,
-                 initial_prompt: Optional[str] = DEFAULT_PROMPT, window_seconds: float = 10.0,
+                 initial_prompt: Optional[str] = DEFAULT_PROMPT, window_seconds: float = 15.0,
                  worker: bool = True, worker_nice: int = 10, max_queued: int = 16,
                  timestamps: bool = False, decode_in_process: bool = False,
                  temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
@@ -334,7 +334,7 @@ class SpeechToText:
             beam_size=section.get("beam_size", 5, kind=int),
             cpu_threads=section.get("cpu_threads", DEFAULT_CPU_THREADS, kind=int),
             initial_prompt=section.data.get("initial_prompt", DEFAULT_PROMPT),
-            window_seconds=section.get("window_seconds", 10.0, kind=float),
+            window_seconds=section.get("window_seconds", 15.0, kind=float),
             worker=section.flag("worker", True),
             worker_nice=section.get("worker_nice", 10, kind=int),
             max_queued=section.get("max_queued", 16, kind=int),

@@ -19,7 +19,8 @@ accuracy by question kind (and how often a spoken "no" was taken as a numbered o
 digit strings exactly right, the real-time factor, and the reliability table of the calibrated
 confidence. ``--windows`` repeats sentences and digit strings for each encoder window;
 ``--free`` also decodes every short answer as free text and matches it to the answers (the
-way before issue 20) for comparison.
+way before issue 20) for comparison; ``--before`` runs the settings before issue 20 on the
+same clips; ``--only short|sentences|digits`` measures one group.
 """
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ from bot.settings import load_settings  # noqa: E402
 from tests.accessibility.clips import word_errors  # noqa: E402
 
 SENTENCE = "sentence"
+# accessibility.speech_to_text.DEFAULT_PROMPT until issue 20.
+BEFORE_PROMPT = (
+    "Laporan warga kepada pemerintah tentang jalan rusak, lampu jalan, sampah, air, listrik, "
+    "di kecamatan, kota, kabupaten. Nomor laporan: empat, delapan, dua, satu, tujuh, tiga, nol."
+)
 DEFAULT_MENU = ("Biasa", "Rahasia", "Anonim")
 BINS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0001)
 
@@ -291,6 +297,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--make-demo", action="store_true", help="write generated clips into DIR and stop")
     parser.add_argument("--windows", default="", help="also compare encoder windows, e.g. 10,15,20,30")
     parser.add_argument("--free", action="store_true", help="also decode short answers as free text")
+    parser.add_argument("--before", action="store_true",
+                        help="also run the settings before issue 20 (digit-list prompt, temperature 0 only)")
     parser.add_argument("--show", action="store_true", help="one line per clip")
     parser.add_argument("--only", choices=("short", "sentences", "digits"), help="measure one group of clips")
     arguments = parser.parse_args(argv)
@@ -313,6 +321,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     if arguments.free:
         report("short answers decoded as free text and matched (before issue 20)",
                measure(stt, clips, Tally(), free=True, kinds=set(speech_answers.SCORED_KINDS)))
+    if arguments.before:
+        before = SpeechToText(stt.model_setting, data_dir=stt.data_dir, worker=False, cpu_threads=stt.cpu_threads,
+                              window_seconds=stt.window_seconds, initial_prompt=BEFORE_PROMPT, temperatures=(0.0,),
+                              compression_ratio_threshold=None, log_prob_threshold=None, score_answers=False)
+        report("settings before issue 20 (digit-list prompt, temperature 0 only, no scoring)",
+               measure(before, clips, Tally(), kinds=only))
     for window in [float(value) for value in arguments.windows.split(",") if value.strip()]:
         trial = SpeechToText(stt.model_setting, data_dir=stt.data_dir, worker=False, window_seconds=window,
                              cpu_threads=stt.cpu_threads, beam_size=stt.beam_size, temperatures=stt.temperatures)

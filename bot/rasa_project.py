@@ -3,6 +3,11 @@
 Why it exists: the run command, the tests and the benchmarks must all use one trained model
 per version of the training data (training takes minutes; the fingerprint takes milliseconds),
 and must start the Rasa server and the action server the same way, on SQL tracker storage.
+
+The action server (bot/action_server.py) listens on ``server.action_host`` (loopback) and
+answers only Rasa: :func:`start_servers` gives it a token (``server.action_token``, else a fresh
+random one per start) and writes the same token into Rasa's endpoints.yml as the action
+endpoint's ``Authorization`` header; the channel gateway never gets it.
 """
 from __future__ import annotations
 

@@ -7,9 +7,13 @@ without every handler passing these through. Dependency-free: the Rasa-side rela
 """
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Optional
+
+
+_UNSAFE = re.compile(r"[^0-9A-Za-z_.:-]")  # what channels.relay accepts in a message id
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class Delivery:
     @property
     def message_id(self) -> str:
         """Rasa's ``message_id`` of this delivery's message: unique per channel, stable across retries."""
-        return f"{self.channel}:{self.provider_id}"[:113]
+        return f"{self.channel}:{_UNSAFE.sub('_', self.provider_id)[:80]}"
 
     @property
     def retry(self) -> bool:

@@ -95,6 +95,20 @@ class Intake:
                      self.channel, provider_id)
         return is_new
 
+    async def accept_or_defer(self, provider_id: str, sender_hash: Optional[str], payload: dict) -> bool:
+        """:meth:`accept` for a webhook: False (logged) when the delivery could not be recorded.
+
+        The database may be locked past its busy timeout or unreachable; the provider is then
+        answered 503 and re-sends the delivery later, so nothing is lost and nothing half-done.
+        """
+        try:
+            await self.accept(provider_id, sender_hash, payload)
+        except Exception as error:  # noqa: BLE001 - answered 503 by the caller
+            log.error("%s delivery %s could not be recorded (%s); the provider is asked to re-send",
+                      self.channel, provider_id, type(error).__name__)
+            return False
+        return True
+
     async def recover(self, limit: int = 500) -> int:
         """Handle deliveries recorded but never handled (the process died in between, or postponed).
 

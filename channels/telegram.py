@@ -373,7 +373,8 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
                 return response.text("not an update", status=400)
             chat_id = sender_of(data)
             hashed = connector.conversation.identity(str(chat_id)) if chat_id is not None else None
-            await connector.intake.accept(str(data["update_id"]), hashed, data)
+            if not await connector.intake.accept_or_defer(str(data["update_id"]), hashed, data):
+                return response.text("try again", status=503)  # not recorded: Telegram re-sends
             return response.text("ok")
 
         return blueprint

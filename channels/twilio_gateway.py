@@ -676,7 +676,8 @@ class TwilioInput(ConnectorLifecycle, InputChannel):
                 log.warning("%s webhook: a form without MessageSid or From refused", connector.kind.name)
                 return response.text("not a message", status=400)
             hashed = connector.conversation.identity(connector.kind.user_id(inbound.address))
-            await connector.intake.accept(inbound.message_sid, hashed, inbound.as_payload())
+            if not await connector.intake.accept_or_defer(inbound.message_sid, hashed, inbound.as_payload()):
+                return response.text("try again", status=503)  # not recorded: Twilio re-sends
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         @blueprint.route("/status", methods=["POST"])

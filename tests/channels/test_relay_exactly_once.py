@@ -35,7 +35,7 @@ async def answered_store() -> InMemoryTrackerStore:
         BotUttered("Halo! Apa yang ingin Anda sampaikan?", {"buttons": MENU_BUTTONS}),
         ActionExecuted("action_listen"),
         UserUttered("jalan rusak", message_id="telegram:2"),
-        BotUttered("Di mana tempatnya?"),
+        BotUttered("Di mana tempatnya?", metadata={"expects": "location", "utter_action": "utter_ask_location"}),
         BotUttered("Sebutkan patokannya.", {"custom": {"expects": "location"}}),
         ActionExecuted("action_listen"),
         UserUttered("kemarin", message_id="telegram:3"),
@@ -70,7 +70,7 @@ async def test_a_retried_message_rasa_already_answered_gets_the_stored_replies_a
             await relay.close()
     assert rasa.messages == []
     assert message.output_channel.messages == [
-        {"recipient_id": SENDER, "text": "Di mana tempatnya?"},
+        {"recipient_id": SENDER, "text": "Di mana tempatnya?", "expects": "location"},
         {"recipient_id": SENDER, "text": "Sebutkan patokannya."},
         {"recipient_id": SENDER, "custom": {"expects": "location"}},
     ]
@@ -127,3 +127,22 @@ async def test_a_turn_failing_every_retry_raises_so_the_citizen_is_told():
         finally:
             CURRENT.reset(token)
             await relay.close()
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"text": "/", "message_id": "sms:SM1"}, ("/nlu_fallback", "sms:SM1", False)),
+    ({"text": "x" * 10_000, "retry": True}, ("x" * 5000, None, True)),
+    ({"text": "halo", "retry": "yes"}, ("halo", None, False)),
+])
+def test_rasas_side_caps_the_text_and_reads_the_message_id_and_retry_flag(body, expected):
+    from channels.relay import parse_relayed
+
+    message = parse_relayed({"sender": SENDER, "input_channel": "sms", **body})
+    assert (message["text"], message["message_id"], message["retry"]) == expected
+
+
+@pytest.mark.parametrize("message_id", [5, "", "sms", "sms:" + "a" * 81, "SMS:x", "sms:a b"])
+def test_a_malformed_message_id_makes_no_relayed_message(message_id):
+    from channels.relay import parse_relayed
+
+    assert parse_relayed({"sender": SENDER, "text": "halo", "input_channel": "sms", "message_id": message_id}) is None

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
-from tests.conversations.questions import Option, Question
+from tests.conversations.questions import Option, Question, lists_numbers
 
 FORM_QUESTIONS = ("report_type", "description", "category", "location", "date", "privacy", "readback")
 FIELD_WORDS = {"incident_date": ("tanggal",), "location": ("lokasi", "tempat"), "privacy": ("privasi",),
@@ -79,7 +79,7 @@ class Action:
 
     text: str
     option: Optional[Option] = None
-    how: str = "type"                     # type | press | number
+    how: str = "type"                     # type | press | number | raw_number (a digit no client maps)
     note: str = ""                        # why, for transcripts
 
 
@@ -117,7 +117,9 @@ class Citizen:
         if habit == "click" and option.payload is not None:
             return Action(option.title, option, "press", note)
         if habit in ("click", "number"):
-            return Action(str(option.number), option, "number", note)
+            # Typed as a bare digit, unmapped by a chat client, only where the text shows numbers.
+            raw = self.p.raw_numbers and lists_numbers(question.text)
+            return Action(str(option.number), option, "raw_number" if raw else "number", note)
         return Action(option.title, option, "type", note)
 
     def _fact(self, name: str, text: str, note: str = "") -> Action:

@@ -85,7 +85,7 @@ def _opener(pools: Pools, rng: random.Random, report_type: str, description: str
     if report_type == "permintaan_informasi" and description.endswith("?") and rng.random() < 0.6:
         return [description]  # a how-to question as the very first message
     shape = rng.random()
-    if shape < 0.45:
+    if shape < 0.45 and not greeting.startswith("/"):
         return [f"{greeting} {intent}".strip()]
     if shape < 0.7:
         return [intent]

@@ -60,11 +60,12 @@ _CUES = [
     ("category", re.compile(r"\btopik\b|tentang apa")),
     ("region_choice", re.compile(r"yang mana|tempat yang mana|beberapa tempat")),
     ("region_name", re.compile(r"(kabupaten|kota) (atau|dan) (kota|kabupaten) mana|belum (mengenali|kenal) tempat")),
+    # Before the date: asking for more detail mentions "sejak kapan".
+    ("description_more", re.compile(r"ditambah|tambah sedikit|tambahkan|lebih (jelas|lengkap)|detail")),
+    ("description", re.compile(r"ceritakan|apa yang terjadi|cerita")),
     ("date_estimate", re.compile(r"perkiraan")),
     ("date", re.compile(r"\bkapan\b|tanggal")),
     ("location", re.compile(r"di ?mana\b|nama tempat|tempat kejadian|lokasi")),
-    ("description_more", re.compile(r"ditambah|tambah sedikit|tambahkan|lebih (jelas|lengkap)|detail")),
-    ("description", re.compile(r"ceritakan|apa yang terjadi|cerita")),
     ("report_type", re.compile(r"jenis apa|jenis laporan|termasuk jenis")),
     ("onboarding", re.compile(r"pesan suara.*sederhana|sederhana.*pesan suara", re.DOTALL)),
     ("tracking_number", re.compile(r"nomor laporan(nya| anda)?\s*\?|berapa nomor|nomornya\s*\?")),
@@ -73,6 +74,11 @@ _CUES = [
     ("status", re.compile(r"status laporan|tidak ada laporan|belum (punya|ada) laporan")),
     ("handover", re.compile(r"\bpetugas\b.*(dicatat|membalas)", re.DOTALL)),
 ]
+
+
+def lists_numbers(text: str) -> bool:
+    """Whether the text itself shows numbered choices (so typing a digit is what it invites)."""
+    return bool(_LISTED_OPTION.search(text) or _SMS_OPTION.search(text))
 
 
 def options_of(message: BotMessage) -> List[Option]:

@@ -98,7 +98,15 @@ def findings(results: Dict[str, Sequence[Outcome]], summaries: Dict[str, Dict[st
     Only the sets in ``detailed`` show transcripts: held-out conversations are reported as
     counts, so nobody tunes the dialogue on them.
     """
-    parts = ["# Simulated-citizen corpus: findings", "", "```", table(summaries), "```", ""]
+    parts = ["# Simulated-citizen corpus: findings", "",
+             "Made by tests/conversations (bench/conversations.py, or the CI test). Each transcript line is",
+             "`[the question the citizen recognised] citizen: what it sent (why)`, then the bot's messages",
+             "with their buttons in brackets. Causes: *not filed* (loop = the same bot text ending three",
+             "turns in a row), *lost* (the report in progress emptied without a yes to cancelling), *wrong X*",
+             "(the stored report differs from what the persona said: type, privacy, date outside what the",
+             "phrase means, region outside the persona's kabupaten/kota, description not the persona's",
+             "story), *rich opener > 4 turns* (a first message saying what/where/when, no interruptions).",
+             "", "```", table(summaries), "```", ""]
     for name, outcomes in results.items():
         groups = by_cause(outcomes)
         parts.append(f"## {name}: {len(outcomes)} conversations, {sum(bool(o.causes()) for o in outcomes)} with a failure")

@@ -114,3 +114,12 @@ def test_playing_a_persona_twice_starts_with_its_interruptions_again():
 
     assert ask(Citizen(persona), BotMessage("Kapan kejadiannya?")).text == "bantuan"
     assert ask(Citizen(persona), BotMessage("Kapan kejadiannya?")).text == "bantuan"
+
+
+def test_a_bare_digit_is_typed_only_where_the_text_shows_numbers():
+    citizen = Citizen(plain_persona(button_habit="number", raw_numbers=True))
+    citizen.answered["privacy"] = 1
+    listed = BotMessage("Siapa yang boleh melihat?\n1. Biasa\n2. Rahasia\n3. Anonim", PRIVACY.buttons)
+
+    assert ask(citizen, PRIVACY).how == "number"
+    assert ask(citizen, listed).how == "raw_number"

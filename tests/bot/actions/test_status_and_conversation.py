@@ -72,6 +72,8 @@ async def test_a_mistyped_check_digit_is_called_invalid(database, dispatcher, do
         SlotSet("tracking_number", None),
         SlotSet("ask_hint", "invalid"),
         SlotSet("requested_slot", "tracking_number"),
+        SlotSet("reask_slot", "tracking_number"),
+        SlotSet("reask_count", 1.0),
     ]
 
 

@@ -13,7 +13,7 @@ from storage.models import Report
 from tests.support.rasa_client import say
 
 CASES = yaml.safe_load((Path(__file__).with_name("cases.yml")).read_text(encoding="utf-8"))["cases"]
-NUMBER = re.compile(r"Nomor laporan Anda: (\d{4}-\d{4})")
+NUMBER = re.compile(r"Nomor laporan(?: Anda)?: (\d{4}-\d{4})")
 # The topic question comes only when the category model is unsure, which depends on the model;
 # the cases are about other behaviour, so the driver answers it "tidak tahu" wherever it comes.
 TOPIC_QUESTION = re.compile(r"masuk topik apa|Laporan Anda tentang apa", re.IGNORECASE)

@@ -205,3 +205,9 @@ def test_confident_suggestions_are_right_ninety_percent_of_the_time_on_the_reali
     figures = evaluate(categories.get_model(), heldout)
     assert figures.confident_precision >= 0.90
     assert figures.top3 >= 0.90
+
+
+def test_the_realistic_held_out_shares_no_text_with_any_training_text():
+    trained = {" ".join(text.lower().split()) for text, _ in categories.training_examples()}
+    shared = [text for text, _ in categories.realistic_heldout() if " ".join(text.lower().split()) in trained]
+    assert shared == []
