@@ -144,6 +144,8 @@ def report_from_message(text: str) -> Optional[List[EventType]]:
         kind = "aspirasi" if answers.phrase_in(text, _ASPIRATION) else "pengaduan"
     else:
         return None
+    if answers.too_short_to_act_on(text) or len(text.split()) < 6:
+        return [SlotSet("report_type", kind), FollowupAction("report_form")]  # "mau tanya dulu": asked next
     return [SlotSet("report_type", kind), SlotSet("description", text.strip()), FollowupAction("report_form")]
 
 

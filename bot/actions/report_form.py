@@ -40,7 +40,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -161,7 +161,8 @@ _STRONG_MARKERS = {"desa", "ds", "kelurahan", "kel", "kec", "kecamatan", "kab", 
 
 _REGENCY_MARKERS = {"kab", "kabupaten", "kota", "provinsi", "prov"}
 _OFFICE_WORDS = {"kantor", "balai", "pak", "bu", "ibu", "bapak", "kepala", "pegawai", "petugas", "staf", "aparat",
-                 "perangkat", "pemerintah", "pemkab", "pemkot", "dinas", "warga", "lurah", "camat", "sekretaris", "sekdes"}
+                 "perangkat", "pemerintah", "pemkab", "pemkot", "dinas", "warga", "lurah", "camat", "sekretaris", "sekdes",
+                 "dana", "anggaran", "musyawarah", "musdes", "tingkat", "setingkat", "antar", "se"}
 # Words that end a place name inside a story ("... kab cianjur rusak parah").
 _NOT_A_NAME = {
     "rusak", "berlubang", "sudah", "udah", "sejak", "dari", "banyak", "dan", "yang", "yg", "ada", "tidak", "tdk", "gak",
@@ -186,6 +187,28 @@ def _after_di(tokens: List[str], bare: List[str]) -> Optional[str]:
     return phrase if len(phrase) >= 3 else None
 
 
+def place_in_story(text: str) -> Optional[Tuple[str, bool]]:
+    """(phrase, marked): the place a story names, and whether marker words back it up.
+
+    A phrase after "di" without markers ("di pematangsiantar") is only a candidate: the caller
+    accepts it for a kabupaten or kota, never for a desa named like an everyday word.
+    """
+    import re
+
+    marked = place_phrase(text)
+    if marked:
+        return marked, True
+    tokens = re.findall(r"[\w'./-]+[,.]?", text)
+    bare = [token.lower().rstrip(".,") for token in tokens]
+    loose = _after_di(tokens, bare)
+    if not loose:
+        return None
+    words = [word.lower().rstrip(".,") for word in loose.split()]
+    backed = any(word in _STRONG_MARKERS and not (index and words[index - 1] in _OFFICE_WORDS)
+                 for index, word in enumerate(words))
+    return loose, backed
+
+
 def place_phrase(text: str) -> Optional[str]:
     """The part of a longer message that names a place ("desa sukamaju kec cibeber kab cianjur").
 
@@ -204,7 +227,7 @@ def place_phrase(text: str) -> Optional[str]:
     # One lower-level marker alone ("kelurahan tutup ...") is too weak inside a story: it
     # needs a second marker or a kabupaten/kota/province marker.
     if not strong or (len(strong) < 2 and bare[strong[0]] not in _REGENCY_MARKERS):
-        return _after_di(tokens, bare)
+        return None
     first = strong[0]
     for index in range(max(0, first - 4), first):
         if bare[index] in _PLACE_MARKERS:
@@ -314,10 +337,9 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
             return
         found: Dict[Text, Any] = {}
         if asked != "location" and not tracker.get_slot("location") and not tracker.get_slot("location_reasked"):
-            phrase = place_phrase(text)
-            marked = bool(_STRONG_MARKERS & {word.lower().strip(".,") for word in (phrase or "").split()})
-            if phrase and await self._names_a_unique_place(phrase, marked=marked):
-                found["location"] = phrase
+            candidate = place_in_story(text)
+            if candidate and await self._names_a_unique_place(candidate[0], marked=candidate[1]):
+                found["location"] = candidate[0]
         if asked != "incident_date" and not tracker.get_slot("incident_date"):
             day = parse_indonesian_date(text, local_today(), strict=True)
             if day is not None and day <= local_today():
@@ -345,8 +367,14 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
 
     @staticmethod
     def _take_opening_description(tracker: Tracker) -> None:
-        """Someone who opens with the whole story is not asked to tell it again."""
+        """Someone who opens with the whole story is not asked to tell it again.
+
+        A how-to question is a *permintaan informasi* whatever intent the NLU chose for it.
+        """
         text = runtime.latest_text(tracker).strip()
+        if answers.asks_for_information(text) and tracker.get_slot("report_type") != "permintaan_informasi":
+            tracker.events.append({"event": "slot", "name": "report_type", "value": "permintaan_informasi"})
+            tracker.slots["report_type"] = "permintaan_informasi"
         if tracker.get_slot("description") or answers.is_command(text):
             return
         if runtime.latest_intent(tracker) not in ("file_complaint", "file_aspiration", "request_information"):
