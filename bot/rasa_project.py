@@ -182,7 +182,8 @@ def write_credentials(settings: Settings, directory: Path, extra: Optional[Dict[
     """
     content: Dict[str, Optional[dict]] = {}
     if settings.channel_enabled("rest"):
-        content["rest"] = None
+        # Rasa's REST channel, with typed numbers and button titles mapped to the buttons shown.
+        content["channels.rest.RestWithChoices"] = None
     content[RELAY] = {}
     content.update(extra or {})
     path = directory / "credentials.yml"

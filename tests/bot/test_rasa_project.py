@@ -30,7 +30,7 @@ def test_tracker_store_config_for_sqlite_creates_the_folder(tmp_path):
 def test_the_rasa_server_gets_the_rest_channel_and_the_gateway_relay_only(tmp_path):
     settings = load_settings(environ={"SAPALAPOR_IDENTITY_KEY": "k" * 32, "SAPALAPOR_SMS_ENABLED": "true"})
     path = rasa_project.write_credentials(settings, tmp_path)
-    assert yaml.safe_load(path.read_text()) == {"rest": None, "channels.relay.RelayInput": {}}
+    assert yaml.safe_load(path.read_text()) == {"channels.rest.RestWithChoices": None, "channels.relay.RelayInput": {}}
 
 
 def test_the_fingerprint_changes_with_the_training_data_and_not_with_test_stories(tmp_path, monkeypatch):

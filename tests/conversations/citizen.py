@@ -202,6 +202,9 @@ class Citizen:
         option = question.option_matching(*TYPE_BUTTON_WORDS[self.p.report_type])
         if self.told and self.last_fact and seen >= 2:
             return Action(self.last_fact, note="repeats the last fact at a menu")
+        if seen >= 1 and option is not None:  # words failed once: now the button, as anyone would
+            how = "press" if option.payload is not None else "number"
+            return Action(option.title if how == "press" else str(option.number), option, how, "picks the button")
         return self._pick(question, option, self.p.intent)
 
     def _on_onboarding(self, question: Question, seen: int) -> Action:

@@ -8,6 +8,7 @@ go through the channel gateway against the loopback fakes (tests/channels/e2e_su
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -143,6 +144,12 @@ class SmsTransport:
         _wait_handled(self.user.stack, "sms", sid)
 
 
+# One stack serves many runs: every Telegram user needs its own chat id *and* its own update ids,
+# which TelegramUser derives from the chat id's last three digits (the gateway drops a repeated
+# update id as a re-delivery). So chat ids are handed out from one counter per process.
+_telegram_users = itertools.count(1)
+
+
 def transport_for(persona, rasa_url: str, stack: Optional[dict], run_id: str, index: int):
     if persona.channel == "rest":
         sender = re.sub(r"[^A-Za-z0-9_-]+", "_", f"corpus-{run_id}-{persona.pid}")
@@ -150,7 +157,10 @@ def transport_for(persona, rasa_url: str, stack: Optional[dict], run_id: str, in
     if stack is None:
         raise ValueError(f"{persona.pid}: the {persona.channel} channel needs the channel stack")
     if persona.channel == "telegram":
-        return TelegramTransport(stack, 7100000000 + (zlib.crc32(run_id.encode()) % 10000) * 1000 + index)
+        number = next(_telegram_users)
+        if number >= 1000:
+            raise ValueError("more than 999 Telegram users in one process: update ids would repeat")
+        return TelegramTransport(stack, 7100000000 + (zlib.crc32(run_id.encode()) % 10000) * 1000 + number)
     if persona.channel == "sms":
         return SmsTransport(stack, f"+62813{zlib.crc32(run_id.encode()) % 1000:03d}{index:05d}")
     raise ValueError(f"unknown channel {persona.channel!r}")
