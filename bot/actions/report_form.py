@@ -39,6 +39,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import re
 import time
 from typing import Any, Dict, List, Optional, Text, Tuple
 from zoneinfo import ZoneInfo
@@ -193,8 +194,6 @@ def place_in_story(text: str) -> Optional[Tuple[str, bool]]:
     A phrase after "di" without markers ("di pematangsiantar") is only a candidate: the caller
     accepts it for a kabupaten or kota, never for a desa named like an everyday word.
     """
-    import re
-
     marked = place_phrase(text)
     if marked:
         return marked, True
@@ -217,8 +216,6 @@ def place_phrase(text: str) -> Optional[str]:
     or a word that is no name ("rusak", "sejak"). None without a strong marker: a story
     without one names no place that can be routed.
     """
-    import re
-
     tokens = re.findall(r"[\w'./-]+[,.]?", text)
     bare = [token.lower().rstrip(".,") for token in tokens]
     # "kantor kelurahan", "pak camat", "petugas kecamatan": the office, not a place name.
@@ -541,8 +538,9 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
     async def validate_incident_date(self, value: Any, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         text = value if isinstance(value, str) else ""
         today = local_today()
-        found = parse_indonesian_date(text, today)
         asked = tracker.get_slot("requested_slot") == "incident_date"
+        # A date found inside another answer is read as it was found there: strictly.
+        found = parse_indonesian_date(text, today, strict=not asked)
         if found is None and (says_unknown(text) or answers.wants_to_skip(text)):
             if not tracker.get_slot("date_unknown_asked") and not answers.wants_to_skip(text):
                 return {"incident_date": None, "date_unknown_asked": True, "ask_hint": "estimate"}

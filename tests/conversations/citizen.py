@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from tests.conversations.questions import Option, Question, lists_numbers
 
@@ -98,7 +98,6 @@ class Citizen:
         self.asked_status = False
         self.slip_state = "unused" if persona.slip else "none"  # unused -> said -> correcting -> fixed
         self.correcting: Optional[str] = None
-        self.confirmed_cancel = False     # never set: personas want their report filed
         self.last_question: Optional[str] = None
         self.unknown_streak = 0
         if persona.rich:

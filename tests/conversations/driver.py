@@ -80,7 +80,16 @@ class Outcome:
                 + 10 * len(self.wrong) + 5 * self.rich_too_long + (self.turns_to_file or self.user_turns))
 
 
-def _has_report(values: dict) -> bool:
+def trailing_run(endings: Sequence[str]) -> int:
+    """How many turns in a row, up to now, ended with the same bot text."""
+    run = 1 if endings else 0
+    while run < len(endings) and endings[-1 - run] == endings[-1]:
+        run += 1
+    return run
+
+
+def has_report(values: dict) -> bool:
+    """Whether the tracker's slots hold a report in progress (any of its facts)."""
     return any(values.get(name) not in (None, "", []) for name in FACT_SLOTS)
 
 
@@ -115,9 +124,7 @@ def converse(persona: Persona, transport, rasa_url: str, max_turns: int = MAX_TU
                 outcome.filed, outcome.tracking_number, outcome.turns_to_file = True, number, outcome.user_turns
                 continue
             endings.append(messages[-1].text if messages else "")
-            run = 1
-            while run < len(endings) and endings[-1 - run] == endings[-1]:
-                run += 1
+            run = trailing_run(endings)
             if run == LOOP_RUN:
                 outcome.loops += 1
                 outcome.loop_question = recognise(messages).kind
@@ -125,7 +132,7 @@ def converse(persona: Persona, transport, rasa_url: str, max_turns: int = MAX_TU
                 outcome.notes.append("the citizen gave up: the same message five times")
                 break
             values = slots(rasa_url, transport.sender)
-            now = _has_report(values)
+            now = has_report(values)
             if in_progress and not now:
                 outcome.lost += 1
                 outcome.notes.append(f"turn {outcome.user_turns}: the report in progress was emptied")

@@ -123,3 +123,15 @@ def test_a_bare_digit_is_typed_only_where_the_text_shows_numbers():
 
     assert ask(citizen, PRIVACY).how == "number"
     assert ask(citizen, listed).how == "raw_number"
+
+
+def test_at_a_region_choice_the_citizen_picks_its_own_kabupaten_or_kota():
+    choices = BotMessage("Ada beberapa tempat dengan nama itu. Yang mana yang Anda maksud?", [
+        {"title": "Kota Bandung", "payload": "/a"}, {"title": "Kabupaten Bandung", "payload": "/b"},
+        {"title": "Tidak ada yang cocok", "payload": "/deny"}])
+    city = {"text": "bandung, deket gedung sate", "region": "Kota Bandung", "code": "32.73"}
+    regency = {"text": "dekat pasar cicalengka, kab bandung", "region": "Kabupaten Bandung", "code": "32.04"}
+
+    assert ask(Citizen(plain_persona(button_habit="click", place=city)), choices).option.title == "Kota Bandung"
+    assert ask(Citizen(plain_persona(button_habit="click", place=regency)), choices).option.title == \
+        "Kabupaten Bandung"

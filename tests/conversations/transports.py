@@ -12,11 +12,12 @@ import itertools
 import json
 import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import zlib
-from typing import List, Optional
+from typing import Optional
 
 from tests.conversations.citizen import Action
 from tests.conversations.questions import BotMessage
@@ -87,7 +88,8 @@ class TelegramTransport:
     def send(self, action: Action) -> tuple:
         fake = self.user.fake
         before = len(fake.sent("sendMessage", self.user.chat_id))
-        user, chat = {"id": self.user.chat_id, "is_bot": False, "first_name": "Sari"}, self.user._chat()
+        user = {"id": self.user.chat_id, "is_bot": False, "first_name": "Sari"}
+        chat = {"id": self.user.chat_id, "first_name": "Sari", "type": "private"}
         if action.how == "press" and action.option is not None and action.option.payload is not None:
             update = {"update_id": next(self.user.ids), "callback_query": {
                 "id": f"cb{next(self.user.ids)}", "from": user, "chat_instance": "-88012345",
@@ -129,16 +131,20 @@ class SmsTransport:
 
     def _post(self, text: str) -> None:
         """TwilioUser.say, with a shorter wait: a turn that hangs is a finding, not a 5-minute stall."""
-        from tests.channels.e2e_support import ACCOUNT, AUTH_TOKEN, _post, sign
+        from tests.channels.e2e_support import ACCOUNT, AUTH_TOKEN, sign
 
         sid = f"SM{uuid.uuid4().hex}"
         params = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT,
                   "From": self.user.address, "To": self.user.to, "Body": text, "NumMedia": "0",
                   "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
         url = f"{self.user.stack['url']}/webhooks/sms/webhook"
-        status = _post(url, urllib.parse.urlencode(params).encode(),
-                       {"Content-Type": "application/x-www-form-urlencoded",
-                        "X-Twilio-Signature": sign(AUTH_TOKEN, url, params)})
+        request = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sign(AUTH_TOKEN, url, params)})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            status = error.code
         if status != 200:
             raise TurnTimeout(f"sms webhook answered {status}")
         _wait_handled(self.user.stack, "sms", sid)
