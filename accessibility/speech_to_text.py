@@ -70,6 +70,9 @@ DEFAULT_PROMPT = None
 # None: a list of digits as prompt was copied into the number ("4821730517305..."); on human
 # voices digit strings came out right more often with no prompt (12 of 24 against 9, issue 20).
 DIGIT_PROMPT: Optional[str] = None
+# A question for a place gets the words of an Indonesian address (no digits): street and
+# district names are what Whisper base mishears most ("Zalan membeka ... kota madun").
+PLACE_PROMPT = "Alamat: Jalan, Gang, RT, RW, Desa, Kelurahan, Kecamatan, Kota, Kabupaten."
 
 # Whisper's own remedy for a decode that loops or is unsure: try again at a higher
 # temperature when the compression ratio is above 2.4 or the average log-probability below -1.
@@ -447,7 +450,8 @@ class SpeechToText:
 
     def _free(self, model: Any, samples: Any, kind: Optional[str]) -> dict:
         digits_wanted = kind in speech_answers.DIGIT_KINDS
-        raw, confidence, looping = self._decode(model, samples, DIGIT_PROMPT if digits_wanted else self.initial_prompt)
+        prompt = DIGIT_PROMPT if digits_wanted else PLACE_PROMPT if kind == "place" else self.initial_prompt
+        raw, confidence, looping = self._decode(model, samples, prompt)
         text = spoken_digits(raw)
         result = {"text": text, "confidence": confidence, "looping": looping, "heard": raw}
         if looping or not digits_wanted:

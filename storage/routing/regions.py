@@ -123,6 +123,8 @@ ALIASES: Dict[str, str] = {
     "slo": "surakarta",
     "solo": "surakarta",
     "tangsel": "kota tangerang selatan",
+    "tasik": "tasikmalaya",
+    "siantar": "pematangsiantar",
     "jabar": "provinsi jawa barat",
     "jateng": "provinsi jawa tengah",
     "jatim": "provinsi jawa timur",
@@ -154,7 +156,7 @@ MARKERS: Dict[str, str] = {
 STOPWORDS = frozenset(
     """
     di ke dari dan yang ini itu itu ada tidak sudah belum sangat parah rusak jalan jln jl gang gg
-    dekat depan belakang samping sebelah pasar kantor sekolah rumah sakit puskesmas masjid
+    dekat deket dkt dket depan belakang samping sebelah pasar kantor sekolah rumah sakit puskesmas masjid
     warga kami saya kita tolong mohon pak bu bapak ibu sini sana situ daerah wilayah lokasi
     tempat kampung rt rw no nomor blok komplek perumahan raya baru lama tengah utara selatan
     timur barat pusat atas bawah dalam luar air batu kali sungai jembatan lampu listrik sampah
@@ -204,11 +206,12 @@ STREET_MARKERS = frozenset("jl jln jalan gg gang lorong lr perum perumahan kompl
                            "dukuh".split())
 # A street name ends at these: numbers, RT/RW, the next marker, or the complaint going on.
 STREET_ENDS = frozenset(
-    "no nomor rt rw blok kav km rusak berlubang dekat depan belakang samping sebelah arah menuju "
+    "no nomor rt rw blok kav km rusak berlubang dekat deket dkt depan belakang samping sebelah arah menuju "
     "sampai hingga tepat persis yang sudah sejak sekitar tiap setiap banyak ada mati dan atau".split()
 ) | FUNCTION_WORDS
 STREET_MAX_WORDS = 5
-NEAR_WORDS = frozenset("dekat sekitar arah menuju samping sebelah perbatasan".split())
+# With the spellings people type ("deket", "dkt"): "Deket" is also a kecamatan in Lamongan.
+NEAR_WORDS = frozenset("dekat deket dkt dket sekitar arah menuju samping sebelah perbatasan".split())
 
 
 def _street_spans(tokens: Sequence[str]) -> List[bool]:

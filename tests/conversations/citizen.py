@@ -57,7 +57,7 @@ class Persona:
     button_habit: str = "click"           # click | number | title | words
     raw_numbers: bool = False             # REST: a typed digit is sent as it is (no chat client mapping)
     attentive: bool = True                # checks type and privacy in the read-back
-    multi: bool = False                   # answers the place and the date in one message
+    multi: Optional[str] = None           # several facts in one answer: place_date | story_place | date_privacy
     interrupts: List[Interrupt] = field(default_factory=list)
     slip: Optional[Dict[str, Any]] = None  # {field, value, phrase}: a wrong answer corrected at read-back
     replies: Dict[str, List[str]] = field(default_factory=dict)
@@ -219,6 +219,10 @@ class Citizen:
     def _on_description(self, question: Question, seen: int) -> Action:
         if "description" in self.told and seen >= 1:
             return self._fact("description", self.p.description + " " + self.p.detail)
+        if self.p.multi == "story_place" and seen == 0 and "location" not in self.told:
+            self.told.add("location")
+            return self._fact("description", f"{self.p.description}, di {self._place_text()}",
+                              note="story and place at once")
         return self._fact("description", self.p.description)
 
     def _on_description_more(self, question: Question, seen: int) -> Action:
@@ -238,7 +242,7 @@ class Citizen:
         if seen >= 2:
             return self._fact("location", self.p.region_answer)
         text = self._place_text()
-        if self.p.multi and "date" not in self.told and seen == 0:
+        if self.p.multi == "place_date" and "date" not in self.told and seen == 0:
             self.told.add("date")
             return self._fact("location", f"{text}, {self.p.date.get('inline', self.p.date['text'])}",
                               note="place and date at once")
@@ -267,6 +271,9 @@ class Citizen:
         if self.correcting == "incident_date":
             self.correcting, self.slip_state = None, "fixed"
             return self._fact("date", self.p.date["text"])
+        if self.p.multi == "date_privacy" and seen == 0 and "privacy" not in self.told:
+            self.told.add("privacy")
+            return self._fact("date", f"{self._date_text()}, {self.p.privacy_text}", note="date and privacy at once")
         if seen >= 1 and "date" in self.told:
             if self.slip_state == "said":
                 self.slip_state = "fixed"  # restating, it gives the right date this time

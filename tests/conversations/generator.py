@@ -112,6 +112,11 @@ def _interrupts(pools: Pools, rng: random.Random, channel_safe: bool) -> List[In
     return chosen
 
 
+def _multi(seed: int) -> str:
+    # Its own generator: adding a kind must not reshuffle every other choice of the corpus.
+    return random.Random(seed + 7).choice(["place_date", "story_place", "date_privacy"])
+
+
 def persona(pools: Pools, seed: int, index: int) -> Persona:
     rng = random.Random(seed)
     report_type = _weighted(rng, TYPE_SHARES)
@@ -161,7 +166,7 @@ def persona(pools: Pools, seed: int, index: int) -> Persona:
         button_habit=habit,
         raw_numbers=habit == "number" and rng.random() < 0.15,
         attentive=rng.random() < 0.7,
-        multi=not rich and rng.random() < 0.15,
+        multi=_multi(seed) if not rich and rng.random() < 0.15 else None,
         interrupts=_interrupts(pools, rng, channel_safe=False),
         slip=slip,
         replies=dict(pools.replies),

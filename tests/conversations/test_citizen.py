@@ -16,7 +16,7 @@ CANCEL = BotMessage("Yakin ingin membatalkan?", [{"title": "Ya, batalkan", "payl
 
 def plain_persona(**changes):
     base = generate("dev", 1)[0]
-    defaults = dict(openers=[], interrupts=[], slip=None, rich=False, multi=False, attentive=True,
+    defaults = dict(openers=[], interrupts=[], slip=None, rich=False, multi=None, attentive=True,
                     report_type="pengaduan", privacy="anonim", privacy_text="gak usah pakai nama saya")
     defaults.update(changes)
     return replace(base, **defaults)
@@ -135,3 +135,12 @@ def test_at_a_region_choice_the_citizen_picks_its_own_kabupaten_or_kota():
     assert ask(Citizen(plain_persona(button_habit="click", place=city)), choices).option.title == "Kota Bandung"
     assert ask(Citizen(plain_persona(button_habit="click", place=regency)), choices).option.title == \
         "Kabupaten Bandung"
+
+
+def test_a_citizen_may_give_the_date_and_its_privacy_in_one_answer():
+    citizen = Citizen(plain_persona(button_habit="words", multi="date_privacy"))
+
+    action = ask(citizen, BotMessage("Kapan kejadiannya?"))
+
+    assert action.text == f"{citizen.p.date['text']}, gak usah pakai nama saya"
+    assert "privacy" in citizen.told

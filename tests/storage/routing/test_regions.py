@@ -205,3 +205,9 @@ def test_held_out_full_addresses_resolve_inside_the_right_kabupaten_kota_and_nev
     assert figures.wrong == 0
     assert figures.right / figures.n >= 0.95
     assert figures.exact / figures.n >= 0.90
+
+
+def test_deket_as_people_type_dekat_marks_a_landmark_not_the_kecamatan_deket():
+    resolution = resolve_region("tasik, deket masjid agung")
+    assert all(not candidate.name.startswith("Kecamatan Deket") for candidate in resolution.candidates)
+    assert resolution.best is not None and "Tasikmalaya" in resolution.best.name
