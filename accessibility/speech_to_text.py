@@ -567,6 +567,12 @@ class SpeechToText:
                 and len(set(speech_answers.normalise(heard).split())) >= SENTENCE_WORDS):
             # Not a short answer after all ("saya mau membuat pengaduan"): free text, decoded as such.
             return self._free(model, samples, None)
+        if (matched is None and kind == "choice" and len(re.sub(r"[^a-z]", "", speech_answers.normalise(heard))) >= 6
+                and speech_answers.match(heard, speech_answers.spellings(kind, titles), threshold=55.0) is None):
+            # A word far from every option ("pengaduan" said at the voice offer) is the citizen
+            # saying something else: passed on as said, not forced onto an option. A near miss
+            # ("bisa saja" for "biasa") is still scored among the options.
+            return self._free(model, samples, None)
         # Lower case only: on the benchmark it ranked as well as scoring both cases, at half the cost.
         forms = [Candidate(c.value, f" {c.text}.") for c in options]
         scores = self._score(model, tokenizer, encoded, frames, forms, self.token_bonus)

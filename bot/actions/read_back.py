@@ -7,6 +7,8 @@ an immediate read-back only when
 
 * the slot is in ``always_read_back``: no later step would show a mishearing (the tracking
   number of a status look-up), or
+* the accessibility layer flagged it (``stt_read_back``: it scored the answers the question
+  expects and the best one did not win clearly), or
 * recognition was really poor: ``stt_confidence`` below
   ``accessibility.speech_to_text.confirm_below`` (0.25; an unreadable value counts as poor),
   unless the answer picked one of the buttons just shown (the layer then sends the button's
@@ -84,9 +86,12 @@ class ReadBackMixin(ExplicitNextSlot):
             return False
         if slot in self.always_read_back:
             return True
+        metadata = runtime.latest_metadata(tracker)
+        if metadata.get("stt_read_back"):  # the layer scored the expected answers and is unsure
+            return True
         if runtime.latest_text(tracker).startswith("/"):  # a spoken pick of a button shown
             return False
-        confidence = runtime.latest_metadata(tracker).get("stt_confidence")
+        confidence = metadata.get("stt_confidence")
         try:
             return confidence is not None and float(confidence) < runtime.confirm_below()
         except (TypeError, ValueError):

@@ -12,8 +12,9 @@ NUMBER = re.compile(r"Nomor laporan Anda: (\d{4}-\d{4})")
 PIN = re.compile(r"PIN ini: (\d{4})")
 # The category suggestion is unsure about this one (street lights: public works, order or
 # transport?), so the citizen is asked to pick; CLEAR is confidently public works.
-DESCRIPTION = "Lampu penerangan jalan mati total di sepanjang gang sejak seminggu, warga takut lewat."
-CLEAR = "Jalan di depan pasar berlubang besar sejak dua minggu, motor sering jatuh."
+# No date and no place in either story: those would be taken from it at once (issue 12).
+DESCRIPTION = "Lampu mati dan jalan gelap, warga takut lewat malam."
+CLEAR = "Jalan di depan pasar berlubang besar dan dalam, motor sering jatuh."
 PIN_METADATA = {"location_pin": {"latitude": -6.9175, "longitude": 107.6191}}
 
 

@@ -37,7 +37,7 @@ FILINGS = [
     Filing(
         "mau lapor min jalan rusak",
         "pengaduan",
-        "Jalan di depan pasar Cicalengka berlubang besar sejak dua minggu, kemarin ada motor jatuh.",
+        "Jalan di depan pasar Cicalengka berlubang besar dan dalam, ada motor jatuh.",
         "Kecamatan Cicalengka, Kabupaten Bandung",
         "3 hari lalu",
         3,

@@ -96,6 +96,7 @@ class Citizen:
         self.answered: Dict[str, int] = {}  # how often it answered each question kind
         self.pending_cancel: Optional[Interrupt] = None
         self.asked_status = False
+        self.interrupted_at: Optional[str] = None  # the question pending when it interrupted
         self.slip_state = "unused" if persona.slip else "none"  # unused -> said -> correcting -> fixed
         self.correcting: Optional[str] = None
         self.last_question: Optional[str] = None
@@ -170,6 +171,7 @@ class Citizen:
         slip_pending = kind == "readback" and self.slip_state not in ("none", "fixed")
         if interrupt is not None and (first_time or kind == "readback") and not slip_pending:
             interrupt.done = True
+            self.interrupted_at = kind
             if interrupt.kind == "cancel":
                 self.pending_cancel = interrupt
             if interrupt.kind == "status":
@@ -364,7 +366,14 @@ class Citizen:
         return self._continue(question)
 
     def _continue(self, question: Question) -> Action:
-        """After a statement: carry on with the report (the next fact not said yet)."""
+        """After a statement: carry on with the report, answering the question it interrupted."""
+        pending, self.interrupted_at = self.interrupted_at, None
+        handler = getattr(self, f"_on_{pending}", None) if pending else None
+        if handler is not None:
+            answered = self.answered.get(pending, 0)
+            self.answered[pending] = answered + 1
+            action = handler(Question(pending, ""), answered)
+            return replace(action, note="answers the question it interrupted")
         if self.last_fact:
             return Action(self.last_fact, note="carries on with the report")
         return Action(self.p.intent, note="carries on with the report")

@@ -133,7 +133,10 @@ def persona(pools: Pools, seed: int, index: int) -> Persona:
     if style == "terse" and not rich and "," in description:
         description = description.split(",")[0]
     if style == "chatty":
-        description = f"{description}, {rng.choice(pools.suffixes)}"
+        # A question gets "terima kasih", not "tolong segera diperbaiki".
+        asking = report_type == "permintaan_informasi"
+        suffixes = [text for text in pools.suffixes if not (asking and re.search(r"diperbaiki|ditindaklanjuti", text))]
+        description = f"{description}, {rng.choice(suffixes or pools.suffixes)}"
     description = with_typos(description, typo_rate, rng)
     openers = _opener(pools, rng, report_type, description, place, date, greeting, rich)
     slip = None

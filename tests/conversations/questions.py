@@ -53,7 +53,7 @@ _CUES = [
     ("satisfaction", re.compile(r"\bpuas\b")),
     ("cancel_confirm", re.compile(r"(membatalkan|dibatalkan|\bbatalkan\b)[^.\n]*\?")),
     ("nothing_to_cancel", re.compile(r"tidak ada (laporan yang sedang|yang perlu dibatalkan)")),
-    ("cancelled", re.compile(r"dibatalkan")),
+    ("cancelled", re.compile(r"(laporan|sudah|telah) dibatalkan(?!\s*\?)")),
     ("field", re.compile(r"bagian mana|bagian yang ingin")),
     ("heard", re.compile(r"saya mendengar")),
     ("privacy", re.compile(r"siapa yang boleh melihat|boleh membaca laporan|privasi")),
@@ -71,7 +71,8 @@ _CUES = [
     ("tracking_number", re.compile(r"nomor laporan(nya| anda)?\s*\?|berapa nomor|nomornya\s*\?")),
     ("pin", re.compile(r"\bpin\b")),
     ("menu", re.compile(r"ada yang bisa saya bantu|pilih salah satu|pilih yang anda perlukan")),
-    ("status", re.compile(r"status laporan|tidak ada laporan|belum (punya|ada) laporan")),
+    ("status", re.compile(r"status laporan|tidak ada laporan|belum (punya|ada) laporan|laporan ini belum dikirim"
+                          r"|laporan yang lama")),
     ("handover", re.compile(r"\bpetugas\b.*(dicatat|membalas)", re.DOTALL)),
 ]
 

@@ -144,3 +144,13 @@ def test_a_citizen_may_give_the_date_and_its_privacy_in_one_answer():
 
     assert action.text == f"{citizen.p.date['text']}, gak usah pakai nama saya"
     assert "privacy" in citizen.told
+
+
+def test_after_a_status_answer_mid_form_the_citizen_answers_the_question_it_interrupted():
+    interrupt = Interrupt(kind="status", at="date", text="status laporan saya")
+    citizen = Citizen(plain_persona(button_habit="words", interrupts=[interrupt]))
+
+    assert ask(citizen, BotMessage("Kapan kejadiannya?")).text == "status laporan saya"
+    action = ask(citizen, BotMessage("Laporan ini belum dikirim; untuk laporan yang lama, ketik 'status' nanti."))
+
+    assert action.text == citizen.p.date["text"]

@@ -419,3 +419,11 @@ async def test_after_a_withdrawn_cancel_the_no_is_not_an_answer(database, dispat
     ]
     tracker = make_tracker(slots, text="tidak", intent="deny", events=events)
     assert await run_form(tracker, dispatcher, domain) == [SlotSet("requested_slot", "location")]
+
+
+async def test_a_spoken_answer_the_layer_flags_as_unsure_is_read_back_first(database, dispatcher, domain):
+    slots = {key: FILLED[key] for key in ("report_type", "description", "location", "incident_date")}
+    voice = {"input_mode": "voice", "stt_confidence": 0.9, "stt_read_back": True}
+    events = await run_form(answer("privacy", "Anonim", slots=slots, metadata=voice), dispatcher, domain)
+    assert SlotSet("heard_slot", "privacy") in events
+    assert events[-1] == SlotSet("requested_slot", "heard_confirmed")
