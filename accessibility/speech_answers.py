@@ -82,8 +82,8 @@ def yes_no_of(text: Optional[str]) -> Optional[str]:
 def candidates(kind: Optional[str], titles: Sequence[str] = ()) -> list[Candidate]:
     """The answers to score for a question of ``kind`` with these button titles.
 
-    A numbered menu also holds "tidak" and "ya" as answers of their own: a spoken "no" must
-    win as a no, never as the option its sound resembles ("tiga").
+    A numbered menu also holds "tidak" as an answer of its own: a spoken "no" must win as a
+    no, never as the option its sound resembles ("tiga").
     """
     found: list[Candidate] = []
     if kind == "yes_no":
@@ -102,7 +102,10 @@ def candidates(kind: Optional[str], titles: Sequence[str] = ()) -> list[Candidat
             label = normalise(title)
             if label:
                 found.append(Candidate(value, label))
-        found += [Candidate(NO, "tidak"), Candidate(YES, "ya")]
+        # "tidak" is an answer of its own so a spoken no never becomes "tiga". A bare "ya" is
+        # not: in a menu it means nothing, and as the shortest candidate it outscored real
+        # options ("biasa" scored as "ya" at 0.93 on espeak-ng speech).
+        found.append(Candidate(NO, "tidak"))
     unique: dict[str, Candidate] = {}
     for candidate in found:
         unique.setdefault(candidate.text, candidate)
