@@ -433,6 +433,26 @@ _HOW_TO = re.compile(
 _ABOUT_THE_BOT = re.compile(r"\b(?:sapalapor|bot|aplikasi ini|di sini|disini|layanan ini|cara lapor|cara melapor|cara pakai|cara menggunakan|cara kirim laporan|pakai ini|isi formulir|formulir ini|status laporan|cek laporan|nomor laporan)\b")
 
 
+_ASPIRATION_CUES = ("usul", "usulan", "mengusulkan", "usulkan", "saran", "menyarankan", "sarankan", "sebaiknya",
+                    "alangkah baiknya", "harap", "berharap", "harapan", "semoga", "aspirasi", "masukan", "ide",
+                    "mohon dibangun", "tolong dibangun", "perlu dibangun", "mohon diadakan", "perlu diadakan",
+                    "tolong diadakan", "agar dibangun", "supaya dibangun", "bagaimana kalau", "gimana kalau")
+_COMPLAINT_CUES = ("tidak bisa", "gak bisa", "ga bisa", "nggak bisa", "tdk bisa", "rusak", "mati", "padam", "bocor",
+                   "macet", "banjir", "dipotong", "pungli", "pungutan", "diminta uang", "minta uang", "kecewa", "lambat",
+                   "tidak ada", "gak ada", "belum ada", "tidak punya", "gak punya", "belum cair", "tidak cair",
+                   "ditolak", "tidak dilayani", "mohon ditindaklanjuti", "tolong ditindaklanjuti", "segera diperbaiki",
+                   "tolong diperbaiki", "mohon diperbaiki", "dibiarkan", "terbengkalai", "korban", "diancam", "dipukul")
+
+
+def reads_as_complaint(text: Optional[str]) -> bool:
+    """Words of a complaint and none of a suggestion: the NLU's "aspirasi" is then corrected.
+
+    "Kantor pelayanan tidak punya jalur kursi roda, tolong segera diperbaiki" is a complaint
+    even when the classifier hears a wish in it; "saya usul dibangun jalur kursi roda" is not.
+    """
+    return _phrase_in(text or "", _COMPLAINT_CUES) and not _phrase_in(text or "", _ASPIRATION_CUES)
+
+
 def asks_for_information(text: Optional[str]) -> bool:
     """A question about a public service ("bagaimana cara daftar bpjs pbi ...?"): a *permintaan informasi*.
 

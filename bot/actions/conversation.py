@@ -141,7 +141,7 @@ def report_from_message(text: str) -> Optional[List[EventType]]:
     if answers.asks_for_information(text):
         kind = "permintaan_informasi"
     elif len(text.split()) >= STORY_WORDS and not answers.too_short_to_act_on(text):
-        kind = "aspirasi" if answers.phrase_in(text, _ASPIRATION) else "pengaduan"
+        kind = "aspirasi" if answers.phrase_in(text, _ASPIRATION) and not answers.reads_as_complaint(text) else "pengaduan"
     else:
         return None
     if answers.too_short_to_act_on(text) or len(text.split()) < 6:

@@ -366,12 +366,18 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
     def _take_opening_description(tracker: Tracker) -> None:
         """Someone who opens with the whole story is not asked to tell it again.
 
-        A how-to question is a *permintaan informasi* whatever intent the NLU chose for it.
+        A how-to question is a *permintaan informasi* whatever intent the NLU chose for it, and
+        a story in a complaint's words is a *pengaduan* even when the NLU heard a wish in it.
         """
         text = runtime.latest_text(tracker).strip()
-        if answers.asks_for_information(text) and tracker.get_slot("report_type") != "permintaan_informasi":
-            tracker.events.append({"event": "slot", "name": "report_type", "value": "permintaan_informasi"})
-            tracker.slots["report_type"] = "permintaan_informasi"
+        corrected = None
+        if answers.asks_for_information(text):
+            corrected = "permintaan_informasi"
+        elif tracker.get_slot("report_type") == "aspirasi" and answers.reads_as_complaint(text):
+            corrected = "pengaduan"
+        if corrected and tracker.get_slot("report_type") != corrected:
+            tracker.events.append({"event": "slot", "name": "report_type", "value": corrected})
+            tracker.slots["report_type"] = corrected
         if tracker.get_slot("description") or answers.is_command(text):
             return
         if runtime.latest_intent(tracker) not in ("file_complaint", "file_aspiration", "request_information"):

@@ -194,3 +194,14 @@ def test_an_everyday_word_in_an_answer_picks_no_option(text):
 )
 def test_a_privacy_wish_inside_a_story_needs_its_own_words(text, expected):
     assert answers.states_privacy(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("kantor pelayanan tidak punya jalur kursi roda, ayah saya tidak bisa masuk, tolong segera diperbaiki", True),
+     ("bantuan bpnt dipotong oleh pengurus, mohon ditindaklanjuti", True),
+     ("saya usul dibangun jalur kursi roda di kantor kecamatan", False),
+     ("semoga taman kota diperbanyak", False)],
+)
+def test_a_story_in_a_complaints_words_reads_as_a_complaint(text, expected):
+    assert answers.reads_as_complaint(text) is expected

@@ -29,7 +29,7 @@ STEP_OF_SLOT = {slot: f"slot:{slot}" for slot in FORM_SLOTS[:-1]} | {"report_con
 BEFORE_REQUEST = "request"
 MAX_TURNS = 20
 
-TEXT_DESCRIPTION = "Jalan di depan pasar berlubang besar sejak dua minggu, motor sering jatuh."
+TEXT_DESCRIPTION = "Jalan di depan pasar berlubang besar dan dalam, motor sering jatuh."  # no date in it: each script answers the date question itself
 # Short and clear for Whisper base on espeak-ng speech (checked against the bundled model):
 # misheard words would add a category or place question the script does not plan for. Place
 # names are heard slightly wrong ("Kota suramaya", "kabupaten darut"); the region matcher is fuzzy.
