@@ -375,6 +375,10 @@ class ValidateReportForm(ReadBackMixin, FormValidationAction):
             corrected = "permintaan_informasi"
         elif tracker.get_slot("report_type") == "aspirasi" and answers.reads_as_complaint(text):
             corrected = "pengaduan"
+        elif (tracker.get_slot("report_type") == "permintaan_informasi" and "?" not in text
+              and len(text.split()) >= OPENING_DESCRIPTION_WORDS):
+            # "min mau lapor: pengurus rt meminta iuran ..." is no question: its own words decide.
+            corrected = answers.report_type_from(text) or None
         if corrected and tracker.get_slot("report_type") != corrected:
             tracker.events.append({"event": "slot", "name": "report_type", "value": corrected})
             tracker.slots["report_type"] = corrected
