@@ -18,7 +18,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -135,7 +135,7 @@ class ValidateStatusForm(ReadBackMixin, FormValidationAction):
     @staticmethod
     def _starts_a_report(tracker: Tracker, text: str) -> bool:
         """A new complaint or question instead of a number: the status look-up gives way to it."""
-        if answers.tracking_candidate(text) is not None or answers.is_command(text) and "check_status" in text:
+        if answers.tracking_candidate(text) is not None or (answers.is_command(text) and "check_status" in text):
             return False
         if runtime.latest_intent(tracker) in _REPORT_INTENTS:
             return True
