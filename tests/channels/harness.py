@@ -137,6 +137,18 @@ async def mounted_with_recording(connector, port: Optional[int] = None):
             yield server
 
 
+
+def twilio_runtime(data_dir: Path, api_base_url: str, port: int):
+    """The channel runtime with SMS and WhatsApp on, talking to the fake Twilio at ``api_base_url``."""
+    from channels.runtime import runtime_for
+
+    environ = channel_environ(
+        data_dir, SAPALAPOR_SMS_ENABLED="true", SAPALAPOR_WHATSAPP_ENABLED="true",
+        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
+        TWILIO_SMS_FROM="+6281100001708", TWILIO_WHATSAPP_FROM="+14155238886",
+        TWILIO_API_BASE_URL=api_base_url, SAPALAPOR_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    return runtime_for(settings_for(environ))
+
 def free_port() -> int:
     import socket
 

@@ -3,15 +3,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from channels.runtime import runtime_for
 from channels.sms import SmsInput
 from channels.twilio_gateway import ANONYMOUS_SENDER
 from channels.whatsapp import WhatsAppInput
 from storage.identity import identity_hash
 from storage.models import OutboundMessage
 from tests.channels.fakes.twilio_api import fixture, sign
-from tests.channels.harness import (IDENTITY_KEY, TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN, Mounted, channel_environ,
-                                    free_port, sanic_test_mode, settings_for)
+from tests.channels.harness import (IDENTITY_KEY, TWILIO_AUTH_TOKEN, Mounted, free_port, sanic_test_mode, twilio_runtime)
 
 PHONE = "+6281234567890"
 FILED = "Terima kasih, laporan Anda sudah kami terima. Nomor laporan Anda: 1437-1325. Simpan nomor ini."
@@ -37,12 +35,7 @@ def port():
 
 @pytest.fixture
 def runtime(tmp_path, fake_twilio, port):
-    environ = channel_environ(
-        tmp_path / "data", SAPALAPOR_SMS_ENABLED="true", SAPALAPOR_WHATSAPP_ENABLED="true",
-        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
-        TWILIO_SMS_FROM="+6281100001708", TWILIO_WHATSAPP_FROM="+14155238886",
-        TWILIO_API_BASE_URL=fake_twilio.base_url, SAPALAPOR_PUBLIC_URL=f"http://127.0.0.1:{port}")
-    return runtime_for(settings_for(environ))
+    return twilio_runtime(tmp_path / "data", fake_twilio.base_url, port)
 
 
 async def converse(runtime, fake_twilio, port, kind, replies):

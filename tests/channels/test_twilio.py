@@ -9,7 +9,6 @@ from sqlalchemy import func, select, update as sql_update
 
 from accessibility.pipeline import Outgoing
 from channels import twilio_gateway
-from channels.runtime import runtime_for
 from channels.sms import SmsInput
 from channels.twilio_gateway import RoutedHttpClient, TwilioGateway
 from channels.whatsapp import WhatsAppInput
@@ -18,8 +17,8 @@ from storage.models import (Attachment, DeliveryStatusEvent, InboundDelivery, Me
                             utcnow)
 from tests.channels.fakes.twilio_api import FakeTwilio, fixture, sign
 from tests.support.http import loopback_route
-from tests.channels.harness import (IDENTITY_KEY, TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN, Mounted, RecordingRasa, channel_environ, free_port, sanic_test_mode,
-                                    settings_for)
+from tests.channels.harness import (IDENTITY_KEY, TWILIO_ACCOUNT, TWILIO_AUTH_TOKEN, Mounted, RecordingRasa, free_port,
+                                    sanic_test_mode, twilio_runtime)
 
 ACCOUNT = TWILIO_ACCOUNT
 AUTH_TOKEN = TWILIO_AUTH_TOKEN
@@ -35,15 +34,7 @@ def port():
 
 @pytest.fixture
 def runtime(tmp_path, fake_twilio, port):
-    environ = channel_environ(
-        tmp_path / "data",
-        SAPALAPOR_SMS_ENABLED="true", SAPALAPOR_WHATSAPP_ENABLED="true",
-        TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_SMS_FROM="+6281100001708", TWILIO_WHATSAPP_FROM="+14155238886",
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
-        SAPALAPOR_PUBLIC_URL=f"http://127.0.0.1:{port}",
-    )
-    return runtime_for(settings_for(environ))
+    return twilio_runtime(tmp_path / "data", fake_twilio.base_url, port)
 
 
 async def mount(kind, runtime, port, rasa=None):
