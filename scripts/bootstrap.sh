@@ -30,6 +30,19 @@ ensure_system_packages() {
   fi
 }
 
+# npm packages of one folder (a package.json with its package-lock.json), installed exactly as
+# locked; repeated only when the lock changed.
+ensure_npm_packages() {
+  local folder="$ROOT/$1" stamp
+  command -v npm >/dev/null || ensure_system_packages nodejs npm
+  stamp="$folder/node_modules/.lock-$(sha256sum "$folder/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    step "Installing npm packages in $1"
+    (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+
 find_python310() {
   local candidate
   for candidate in \
