@@ -153,6 +153,29 @@ def tracker_store_config(url: str, cache_size: Optional[int] = None) -> Dict[str
     return config
 
 
+def lock_store_config(url: str) -> Dict[str, object]:
+    """Rasa's RedisLockStore from a ``redis://[:password@]host[:port][/db]`` URL.
+
+    Why: several Rasa servers must never run two turns of one conversation at once; Rasa's
+    in-memory lock store only knows its own process, so replicas share this one (Rasa's
+    documentation for horizontal scaling). ``rediss://`` turns TLS on.
+    """
+    parsed = make_url(url.replace("rediss://", "redis+tls://", 1)) if url.startswith("rediss://") else make_url(url)
+    if not parsed.drivername.startswith("redis"):
+        raise ValueError(f"lock_store.url must be a redis:// URL, not {parsed.drivername}://")
+    config: Dict[str, object] = {"type": "redis", "url": parsed.host or "localhost",
+                                 "port": parsed.port or 6379, "key_prefix": "sapalapor"}
+    if parsed.database:
+        config["db"] = int(parsed.database)
+    if parsed.username:
+        config["username"] = parsed.username
+    if parsed.password:
+        config["password"] = parsed.password
+    if parsed.drivername == "redis+tls":
+        config["use_ssl"] = True
+    return config
+
+
 def write_endpoints(settings: Settings, action_url: str, directory: Path, action_token: str = "") -> Path:
     """Rasa's endpoints.yml: the action server (with the token it requires) and the tracker store."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -166,6 +189,9 @@ def write_endpoints(settings: Settings, action_url: str, directory: Path, action
         "action_endpoint": action_endpoint,
         "tracker_store": tracker_store_config(settings.tracker_store_url, settings.tracker_cache_size),
     }
+    lock_store_url = settings.section("lock_store").get("url", "")
+    if lock_store_url:
+        content["lock_store"] = lock_store_config(lock_store_url)
     path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
     os.chmod(path, 0o600)  # holds the action token, may hold a database password
     return path
