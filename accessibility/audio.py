@@ -133,6 +133,39 @@ def decode(data: bytes, mime: Optional[str] = None, max_seconds: float = 120.0, 
     return Decoded(samples=samples.copy(), seconds=seconds)
 
 
+# Quieter than this below the loudest 20 ms of a note is not speech (leading and trailing
+# silence of a voice note: the thumb on the button before and after speaking).
+TRIM_BELOW_PEAK_DB = 35.0
+TRIM_FRAME_SECONDS = 0.02
+# Whisper wants some quiet before the first word: with 0.2 s kept, generated one-word answers
+# flipped both ways (choice 13 -> 9 of 21 right, yes/no 17 -> 20); half a second leaves every
+# generated clip as it was and still cuts the long pauses of a real voice note.
+TRIM_KEEP_SECONDS = 0.5
+
+
+def trim_silence(samples: np.ndarray, below_peak_db: float = TRIM_BELOW_PEAK_DB,
+                 keep_seconds: float = TRIM_KEEP_SECONDS) -> np.ndarray:
+    """The samples from just before the first sound to just after the last one.
+
+    Why: the recogniser's cost grows with what the encoder reads, and a short answer's window
+    is fitted to its speech; a second of silence on either side of "tidak" tripled it. Quiet
+    is judged against the note's own loudest frame, so a noisy line (noise within 35 dB of
+    the speech) is left whole rather than cut into. ``keep_seconds`` of quiet stay on each side.
+    """
+    frame = int(SAMPLE_RATE * TRIM_FRAME_SECONDS)
+    count = samples.size // frame
+    if count < 3:
+        return samples
+    energy = np.sqrt(np.mean(np.square(samples[:count * frame].reshape(count, frame), dtype=np.float64), axis=1))
+    loud = np.flatnonzero(energy > max(energy.max() * 10 ** (-below_peak_db / 20), 1e-4))
+    if loud.size == 0:
+        return samples
+    keep = int(SAMPLE_RATE * keep_seconds)
+    start = max(0, int(loud[0]) * frame - keep)
+    end = min(samples.size, (int(loud[-1]) + 1) * frame + keep)
+    return samples[start:end]
+
+
 def _decode_with_ffmpeg(data: bytes, mime: Optional[str], max_seconds: float) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="sapalapor-audio-") as folder:
         path = Path(folder) / "upload"

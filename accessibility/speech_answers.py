@@ -153,7 +153,7 @@ def control_word(text: Optional[str], fuzzy: bool = False) -> Optional[str]:
 
 
 # ------------------------------------------------------------------------------- digits
-_DIGIT = {"nol": 0, "kosong": 0, "satu": 1, "se": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6,
+_DIGIT = {"nol": 0, "kosong": 0, "o": 0, "satu": 1, "se": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6,
           "tujuh": 7, "delapan": 8, "lapan": 8, "sembilan": 9}
 _TOKEN = re.compile(r"\d+|[a-z]+")
 # Only digits are expected where this is used, so a word one letter off a digit word of four
@@ -171,14 +171,39 @@ def _digit_word(token: str) -> Optional[str]:
     return None
 
 
+# Whisper writes digit words said quickly as one word ("enamdua", "nolenam", "sayaenam").
+_RUN_WORDS = tuple(sorted((word for word in _DIGIT if word != "se"), key=len, reverse=True))
+
+
+def split_digit_run(token: str) -> list[str]:
+    """ "enamdua" -> ["enam", "dua"]; a word that ends in digit words keeps only those
+    ("sayaenam" -> ["enam"]); any other word unchanged. Only where digits are expected."""
+    if len(token) < 5 or token in _DIGIT:
+        return [token]
+    for start in range(len(token) - 2):
+        rest, words = token[start:], []
+        while rest:
+            word = next((word for word in _RUN_WORDS if rest.startswith(word)), None)
+            if word is None:
+                break
+            words.append(word)
+            rest = rest[len(word):]
+        # A lone suffix must be a word of four letters or more ("kedua" is not "dua").
+        if not rest and words and (start == 0 or len(words) > 1 or len(words[0]) >= 4):
+            return words if start == 0 or len(token) - start >= 4 else [token]
+    return [token]
+
+
 def heard_digits(text: Optional[str]) -> str:
     """Every digit said, in order: "empat delapan, 21 tujuh puluh tiga" -> "482173".
 
     Spoken tens and teens ("dua puluh satu", "sebelas", "tiga belas") count as the two digits
-    a person means when reading a number in pairs.
+    a person means when reading a number in pairs; "kosong", "nol" and a lone "o" are 0, and
+    digit words run together ("enamdua") are split.
     """
     out: list[str] = []
-    tokens = [_digit_word(token) or token for token in _TOKEN.findall((text or "").lower())]
+    raw = [word for token in _TOKEN.findall((text or "").lower()) for word in split_digit_run(token)]
+    tokens = [_digit_word(token) or token for token in raw]
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -213,6 +238,15 @@ def tracking_number(text: Optional[str]) -> Optional[str]:
     if len(digits) != tracking_numbers.LENGTH:
         return None
     return tracking_numbers.normalise(digits)
+
+
+def first_valid_tracking_number(readings: Sequence[str]) -> Optional[tuple[str, int]]:
+    """(digits, rank) of the first reading, best first, that is eight digits whose Damm check
+    digit holds; None when none is. The rank says whether the best reading was valid (0)."""
+    for rank, digits in enumerate(readings):
+        if len(digits) == tracking_numbers.LENGTH and tracking_numbers.is_valid(digits):
+            return digits, rank
+    return None
 
 
 def single_digit_repairs(digits: str) -> list[str]:
@@ -265,6 +299,19 @@ def looks_like_loop(text: Optional[str], ratio_above: float = 2.4) -> bool:
             if all(words[start + size * k:start + size * (k + 1)] == group for k in range(1, 4)):
                 return True
     return False
+
+
+def first_of_repeats(text: Optional[str]) -> str:
+    """ "Rua Rua Rua" -> "rua": a short decode that repeats one word group (the quick decode of
+    a one-word answer on a short window often does, and is cut off before it looks like a loop)
+    kept once; any other text as it was."""
+    words = normalise(text).split()
+    for size in range(1, len(words) // 2 + 1):
+        # The last word may be cut off by the token cap ("Timak Timak Ti").
+        if (all(words[index] == words[index % size] for index in range(len(words) - 1))
+                and words[(len(words) - 1) % size].startswith(words[-1])):
+            return " ".join(words[:size])
+    return (text or "").strip()
 
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")

@@ -20,11 +20,16 @@ digit strings exactly right, the real-time factor, and the reliability table of 
 confidence. ``--windows`` repeats sentences and digit strings for each encoder window;
 ``--free`` also decodes every short answer as free text and matches it to the answers (the
 way before issue 20) for comparison; ``--before`` runs the settings before issue 20 on the
-same clips; ``--only short|sentences|digits`` measures one group.
+same clips; ``--only short|sentences|digits`` measures one group; ``--set name=value``
+changes one setting for the run; ``--pad SECONDS`` adds near-silence around every clip;
+``--against name=value`` runs other settings on each clip
+right after the configured ones, so that a busy machine slows both alike (CPU time per
+clip inflates with the load average: compare settings only within one paired run).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import os
 import shutil
@@ -128,6 +133,9 @@ class Tally:
         self.no_as_choice = 0
         self.digits_right = self.digits_total = 0
         self.reliability: list[tuple[float, bool]] = []
+        # CPU seconds and audio seconds by group (sentences, short answers, digit strings).
+        self.group_cpu: dict = defaultdict(float)
+        self.group_audio: dict = defaultdict(float)
 
     def time(self, transcript) -> None:
         self.audio += transcript.seconds
@@ -138,13 +146,35 @@ class Tally:
         return self.elapsed / self.audio if self.audio else 0.0
 
 
+def padded_with_silence(data: bytes, seconds: float) -> bytes:
+    """The clip as WAV with ``seconds`` of near-silence (a faint hiss) before and after it, as a
+    voice note has while the thumb is on the button."""
+    import io
+    import wave
+
+    import numpy as np
+
+    from accessibility import audio
+
+    samples = audio.decode(data).samples
+    quiet = (np.random.default_rng(20).standard_normal(int(audio.SAMPLE_RATE * seconds)) * 3e-4).astype(np.float32)
+    joined = np.concatenate([quiet, samples, quiet])
+    out = io.BytesIO()
+    with wave.open(out, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(audio.SAMPLE_RATE)
+        handle.writeframes((np.clip(joined, -1, 1) * 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
 def measure(stt: SpeechToText, clips: list[Clip], tally: Tally, *, free: bool = False, show: bool = False,
-            kinds: Optional[set] = None, plain: bool = False) -> Tally:
+            kinds: Optional[set] = None, plain: bool = False, pad: float = 0.0) -> Tally:
     """``plain``: no question kind is passed (the recogniser before issue 20 had none)."""
     for clip in clips:
         if kinds is not None and clip.kind not in kinds:
             continue
-        data = clip.path.read_bytes()
+        data = padded_with_silence(clip.path.read_bytes(), pad) if pad else clip.path.read_bytes()
         expects = None if clip.kind == SENTENCE or plain else clip.kind
         if free and clip.kind in speech_answers.SCORED_KINDS:
             stt.score_answers = False
@@ -153,8 +183,12 @@ def measure(stt: SpeechToText, clips: list[Clip], tally: Tally, *, free: bool = 
             transcript = stt.transcribe_sync(data, None, expects=expects, titles=clip.titles)
         finally:
             stt.score_answers = True
-        tally.cpu += time.process_time() - cpu
+        cpu = time.process_time() - cpu
+        tally.cpu += cpu
         tally.time(transcript)
+        group = group_of(clip.kind)
+        tally.group_cpu[group] += cpu
+        tally.group_audio[group] += transcript.seconds
         verdict = ""
         if clip.kind in (SENTENCE, "free_text", "place", "date"):
             errors, words = word_errors(clip.text, "" if transcript.looping else transcript.text)
@@ -182,6 +216,14 @@ def measure(stt: SpeechToText, clips: list[Clip], tally: Tally, *, free: bool = 
     return tally
 
 
+def group_of(kind: str) -> str:
+    if kind in speech_answers.SCORED_KINDS:
+        return "short answers"
+    if kind in speech_answers.DIGIT_KINDS:
+        return "digit strings"
+    return "sentences"
+
+
 def report(label: str, tally: Tally) -> None:
     print(f"{label}:")
     if tally.words:
@@ -199,6 +241,9 @@ def report(label: str, tally: Tally) -> None:
     cpu_rtf = tally.cpu / tally.audio if tally.audio else 0.0
     print(f"  real-time factor {tally.rtf():.3f} wall clock, {cpu_rtf:.3f} CPU time "
           f"({tally.elapsed:.1f} s wall, {tally.cpu:.1f} s CPU for {tally.audio:.1f} s of audio)")
+    for group in sorted(tally.group_audio):
+        print(f"    CPU-time RTF, {group}: {tally.group_cpu[group] / tally.group_audio[group]:.3f} "
+              f"({tally.group_cpu[group]:.1f} s CPU for {tally.group_audio[group]:.1f} s of audio)")
     if tally.reliability:
         print("  reliability of the calibrated confidence (scored answers):")
         print("    confidence    answers  right  accuracy")
@@ -290,6 +335,28 @@ def make_demo(folder: Path) -> None:
     print(f"{len(rows)} clips in {folder} (transcripts.tsv)")
 
 
+def apply_setting(stt: SpeechToText, assignment: str) -> None:
+    """``name=value`` onto the recogniser's settings, typed like the current value."""
+    name, _, value = assignment.partition("=")
+    name = name.strip()
+    if not hasattr(stt, name):
+        raise SystemExit(f"unknown speech-to-text setting {name!r}")
+    current = getattr(stt, name)
+    if value.lower() in ("none", "null", ""):
+        parsed = None
+    elif isinstance(current, tuple):
+        parsed = tuple(float(part) for part in value.split(","))
+    elif isinstance(current, bool):
+        parsed = value.lower() in ("1", "true", "yes", "on")
+    elif isinstance(current, int):
+        parsed = int(value)
+    elif isinstance(current, float) or current is None:
+        parsed = float(value)
+    else:
+        parsed = value
+    setattr(stt, name, parsed)
+
+
 # --------------------------------------------------------------------------- main
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,6 +369,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="also run the settings before issue 20 (digit-list prompt, temperature 0 only)")
     parser.add_argument("--show", action="store_true", help="one line per clip")
     parser.add_argument("--only", choices=("short", "sentences", "digits"), help="measure one group of clips")
+    parser.add_argument("--against", action="append", default=[], metavar="NAME=VALUE",
+                        help="also run these settings on each clip right after the configured ones "
+                             "(paired, so a busy machine slows both alike); repeatable")
+    parser.add_argument("--pad", type=float, default=0.0, metavar="SECONDS",
+                        help="add this much near-silence before and after every clip (a voice note's button time)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one speech-to-text setting for this run (e.g. beam_size=1, "
+                             "answer_prune_nats=none, temperatures=0,0.4,0.8); repeatable")
     arguments = parser.parse_args(argv)
     if arguments.make_demo:
         make_demo(arguments.folder)
@@ -310,15 +385,29 @@ def main(argv: Optional[list[str]] = None) -> int:
     settings = load_settings()
     stt = SpeechToText.from_settings(settings)
     stt.worker = False
+    for assignment in arguments.set:
+        apply_setting(stt, assignment)
     started = time.perf_counter()
     stt.model()
     print(f"{len(clips)} clips; Whisper base int8, beam {stt.beam_size}, cpu_threads {stt.cpu_threads}, "
+          f"settings overridden: {arguments.set or 'none'}, "
           f"window >= {stt.window_seconds:g} s, temperatures {stt.temperatures}; model ready in "
           f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f}")
     groups = {"short": set(speech_answers.SCORED_KINDS), "digits": set(speech_answers.DIGIT_KINDS),
               "sentences": {SENTENCE, "free_text", "place", "date"}}
     only = groups.get(arguments.only) if arguments.only else None
-    report("configured settings", measure(stt, clips, Tally(), show=arguments.show, kinds=only))
+    if arguments.against:
+        other = copy.copy(stt)
+        for assignment in arguments.against:
+            apply_setting(other, assignment)
+        mine, theirs = Tally(), Tally()
+        for clip in clips:  # clip by clip, so both settings meet the same load
+            measure(stt, [clip], mine, show=arguments.show, kinds=only, pad=arguments.pad)
+            measure(other, [clip], theirs, show=arguments.show, kinds=only, pad=arguments.pad)
+        report("configured settings (paired)", mine)
+        report(f"against {', '.join(arguments.against)} (paired)", theirs)
+    else:
+        report("configured settings", measure(stt, clips, Tally(), show=arguments.show, kinds=only, pad=arguments.pad))
     if arguments.free:
         report("short answers decoded as free text and matched (before issue 20)",
                measure(stt, clips, Tally(), free=True, kinds=set(speech_answers.SCORED_KINDS)))

@@ -141,7 +141,7 @@ async def test_memory_is_bounded_and_an_evicted_users_choice_comes_from_the_prof
     layer = AccessibilityLayer(settings, database, remember=2)
     for identity in ("1" * 64, "2" * 64, "3" * 64):
         await show_menu(layer, identity=identity)
-    assert len(layer._recent) == 2
+    assert layer.state.remembered() == 2
     assert (await layer.prepare(said("dua", identity="1" * 64)))[0].text == MENU[1]["payload"]
     assert (await layer.prepare(said("dua", identity="3" * 64)))[0].text == MENU[1]["payload"]
 
@@ -170,8 +170,8 @@ async def test_the_choices_shown_are_stored_by_the_transaction_the_channel_commi
     layer = AccessibilityLayer(settings, database)
     await show_menu(layer)
     assert ProfileStore(database).get("telegram", USER).last_choices is None  # the reply did not wait
-    write = layer.choices_writer("telegram", USER)
-    assert layer.choices_writer("telegram", USER) is None  # taken once
+    write = layer.after_turn("telegram", USER)
+    assert layer.after_turn("telegram", USER) is None  # taken once
     with database.session() as session:
         write(session)
     assert ProfileStore(database).get("telegram", USER).last_choices == MENU

@@ -43,6 +43,10 @@ def test_a_sentence_decoded_twice_in_a_row_is_kept_once():
     ("satu tiga belas sebelas", "11311"),
     ("kosong delapan satu dua", "0812"),
     ("tidak ada", ""),
+    ("enamdua enamnol, satu-lapan satu-satu", "62601811"),
+    ("Nomor laporan sayaenam sembilan", "69"),
+    ("satu o dua", "102"),
+    ("yang kedua", ""),
 ])
 def test_digits_are_read_from_words_and_figures(text, digits):
     assert speech_answers.heard_digits(text) == digits
@@ -52,6 +56,12 @@ def test_a_tracking_number_is_accepted_only_with_a_valid_check_digit():
     assert speech_answers.tracking_number("satu empat tiga tujuh, satu tiga dua lima") == "1437-1325"
     assert speech_answers.tracking_number("satu empat tiga tujuh, satu tiga dua enam") is None
     assert speech_answers.tracking_number("satu empat tiga tujuh") is None
+
+
+def test_the_first_reading_whose_check_digit_holds_is_taken_with_its_rank():
+    assert speech_answers.first_valid_tracking_number(["1437132", "14371326", "14371325"]) == ("14371325", 2)
+    assert speech_answers.first_valid_tracking_number(["14371325", "62601811"]) == ("14371325", 0)
+    assert speech_answers.first_valid_tracking_number(["14371326", "143713250"]) is None
 
 
 def test_every_repair_of_a_bad_number_changes_one_digit_and_is_valid():
@@ -107,3 +117,39 @@ def test_confidence_grows_with_the_margin_and_with_agreement():
 
 def test_a_candidate_is_a_value_and_a_way_of_saying_it():
     assert Candidate("#0", "satu") in candidates("choice", MENU)
+
+
+def test_candidates_far_below_the_best_first_token_are_not_scored():
+    from accessibility.speech_recogniser import prune_candidates
+
+    forms = [Candidate(YES, " ya."), Candidate(YES, " iya."), Candidate(NO, " tidak."), Candidate(NO, " bukan.")]
+    first_step = {1: -0.5, 2: -3.0, 3: -9.0, 4: -20.0}
+    kept = prune_candidates(forms, [[1], [2], [3], [4, 2]], first_step, nats=6.0)
+    assert [form.text for form in kept] == [" ya.", " iya.", " tidak.", " bukan."]
+    forms = [Candidate(YES, " ya."), Candidate("#2", " tiga."), Candidate("#0", " satu.")]
+    kept = prune_candidates(forms, [[1], [2], [3]], {1: -0.5, 2: -3.0, 3: -9.0}, nats=6.0)
+    assert [form.text for form in kept] == [" ya.", " tiga."]
+
+
+def test_pruning_always_leaves_a_rival_answer_for_the_margin():
+    from accessibility.speech_recogniser import prune_candidates
+
+    forms = [Candidate("#1", " dua."), Candidate("#2", " tiga."), Candidate("#0", " satu.")]
+    kept = prune_candidates(forms, [[1], [2], [3]], {1: -0.1, 2: -12.0, 3: -30.0}, nats=6.0)
+    assert {form.value for form in kept} == {"#1", "#2"}
+
+
+def test_a_spoken_no_is_never_pruned_from_a_menu_however_unlikely_its_first_token():
+    from accessibility.speech_recogniser import prune_candidates
+
+    forms = [Candidate("#2", " tiga."), Candidate(NO, " tidak."), Candidate("#0", " satu.")]
+    kept = prune_candidates(forms, [[1], [2], [3]], {1: -0.1, 2: -25.0, 3: -30.0}, nats=6.0)
+    assert NO in {form.value for form in kept}
+
+
+@pytest.mark.parametrize("heard, kept", [
+    ("Rua Rua Rua", "rua"), ("Timak Timak Timak Ti", "timak"), ("Rahasia. Rahasia.", "rahasia"),
+    ("iya, betul", "iya, betul"), ("ya sudah benar", "ya sudah benar"),
+])
+def test_a_quick_decode_that_repeats_one_word_is_kept_once(heard, kept):
+    assert speech_answers.first_of_repeats(heard) == kept

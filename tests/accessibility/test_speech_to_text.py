@@ -5,7 +5,7 @@ import pytest
 
 from accessibility.audio import AudioProblem, decode
 from accessibility.speech_answers import heard_digits
-from accessibility.speech_to_text import shorten_window
+from accessibility.speech_recogniser import shorten_window
 from storage.tracking_numbers import is_valid
 from tests.accessibility.clips import SENTENCES, speak, word_errors
 

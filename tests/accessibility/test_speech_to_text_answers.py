@@ -6,6 +6,7 @@ from accessibility import speech_answers
 from accessibility.speech_answers import NO, YES
 from accessibility.speech_to_text import COMPRESSION_RATIO_THRESHOLD, LOG_PROB_THRESHOLD, SpeechToText
 from bot.settings import Section, Settings
+from accessibility.speech_text import digit_words
 from storage.tracking_numbers import is_valid
 from tests.accessibility.clips import speak
 
@@ -79,3 +80,41 @@ def test_a_looping_decode_is_flagged_and_not_an_answer(stt):
     transcript = stt.transcribe_sync(speak("satu, " * 14), "audio/ogg", expects="free_text")
     assert transcript.looping
     assert transcript.answer is None
+
+
+@pytest.mark.parametrize("number", ["1437-1325", "6260-1811"])
+def test_a_read_out_tracking_number_comes_back_damm_valid_or_is_asked_again(stt, number):
+    left, right = number.split("-")
+    clip = speak(f"Nomor laporan saya {digit_words(left)}, {digit_words(right)}.")
+    transcript = stt.transcribe_sync(clip, "audio/ogg", expects="tracking_number")
+    assert not transcript.looping
+    if transcript.answer is not None:
+        assert is_valid(transcript.answer)
+    else:
+        # Nothing the dialogue could take for a report's number: it asks again.
+        assert not is_valid(transcript.text)
+
+
+def test_words_said_to_a_number_question_are_passed_on_not_turned_into_digits(stt):
+    transcript = stt.transcribe_sync(speak("Saya lupa nomornya."), "audio/ogg", expects="tracking_number")
+    assert transcript.answer is None
+    assert len(speech_answers.heard_digits(transcript.text)) < 4
+    assert len(transcript.text.split()) >= 2
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "amr"])
+@pytest.mark.parametrize("menu", [MENU, ["Pengaduan", "Aspirasi", "Permintaan informasi", "Tidak jadi"]])
+def test_a_generated_tidak_never_selects_a_numbered_option(stt, fmt, menu):
+    transcript = stt.transcribe_sync(speak("Tidak.", fmt), None, expects="choice", titles=menu)
+    assert speech_answers.option_index(transcript.answer) is None or menu[speech_answers.option_index(transcript.answer)].lower().startswith("tidak")
+
+
+def test_a_number_question_is_decoded_among_figures_and_digit_words_only(stt):
+    from accessibility.speech_recogniser import digit_suppression
+
+    tokenizer = stt.recogniser()._tokenizer(stt.model())
+    suppressed = set(digit_suppression(tokenizer))
+    for allowed in (" 4821-7730", " empat delapan dua satu, tujuh tujuh tiga nol.", " Nomor laporan saya", " batal"):
+        assert not suppressed.intersection(tokenizer.encode(allowed)), allowed
+    for other in (" pengaduan", " rumah", " Thank you."):
+        assert suppressed.intersection(tokenizer.encode(other)), other

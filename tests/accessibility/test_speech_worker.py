@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from accessibility.speech_to_text import AudioRejected, SpeechToText, rejection_message
-from accessibility.speech_worker import SpeechWorker, WorkerUnavailable
+from accessibility.speech_worker_client import SpeechWorker, WorkerUnavailable
 from tests.accessibility.clips import SENTENCES, speak, word_errors
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,6 @@
-"""Speech-to-text in its own long-lived, low-priority process.
+"""The gateway's handle on the speech-to-text worker process: start it, send it a voice note,
+get the transcript back, replace it when it dies (the process itself is
+:mod:`accessibility.speech_worker_process`; this module never imports it, nor any speech model).
 
 Why a process: CTranslate2 decodes on the CPU for a second or more per voice note. Inside the
 Rasa server it competed with the event loop that answers every provider's webhook, so the
@@ -11,7 +13,9 @@ What callers may rely on:
 * One worker per model setting per server process, started on first use (or by
   :meth:`SpeechWorker.start`), holding the model for its whole life: no model load per request.
 * One request at a time over a private socket pair; a request carries the audio bytes and the
-  :class:`~accessibility.speech_to_text.SpeechToText` options, the answer is a plain dict.
+  recogniser's options (:meth:`accessibility.speech_to_text.SpeechToText.options`), the answer
+  is a plain dict (a :class:`~accessibility.speech_transcript.Transcript` as a dict, or
+  ``{"rejected": reason}``).
 * A worker that dies is started again and the request is tried once more on the new one (a
   worker killed while idle is noticed only when the next request finds its socket closed);
   if that one dies too, the audio is likely the cause and the request is ``unavailable``.
@@ -22,12 +26,10 @@ What callers may rely on:
 """
 from __future__ import annotations
 
-import argparse
 import atexit
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -43,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Loading Whisper base takes a few seconds; assembling the bundled model once takes ~10 s more.
 START_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 5.0
+# Started by module name, so the client never imports the half that loads the model.
+WORKER_MODULE = "accessibility.speech_worker_process"
 
 
 class WorkerUnavailable(Exception):
@@ -105,7 +109,7 @@ class SpeechWorker:
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "accessibility.speech_worker", "--fd", str(theirs.fileno()),
+                [sys.executable, "-m", WORKER_MODULE, "--fd", str(theirs.fileno()),
                  "--nice", str(self.nice), "--settings", json.dumps(self.settings)],
                 pass_fds=(theirs.fileno(),), env=environment, stdin=subprocess.DEVNULL,
                 # Its own session: a Ctrl-C in the terminal reaches the server, which then closes
@@ -204,69 +208,3 @@ def shutdown_all() -> None:
         _workers.clear()
     for worker in workers:
         worker.close()
-
-
-# ------------------------------------------------------------------ the worker itself
-def _exit_when_orphaned(parent: int) -> None:
-    """A decode can take seconds; if the server vanished meanwhile, stop at once."""
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
-def serve(connection: Connection, settings: dict) -> None:
-    from accessibility.speech_to_text import AudioRejected, SpeechToText
-
-    base = dict(model=settings["model"], data_dir=Path(settings["data_dir"]),
-                cpu_threads=settings["cpu_threads"], window_seconds=settings["window_seconds"], worker=False,
-                decode_in_process=True)
-    try:
-        SpeechToText(**base).model()
-    except Exception as error:  # reported to the server, which logs it and answers kindly
-        logger.exception("speech worker: the model could not be loaded")
-        connection.send({"ready": False, "error": f"{type(error).__name__}: {error}"})
-        return
-    connection.send({"ready": True})
-    while True:
-        try:
-            request = connection.recv()
-        except (EOFError, OSError):
-            return  # the server closed the socket: a clean shutdown, or it died
-        try:
-            transcript = SpeechToText(**base, **request["options"]).transcribe_sync(
-                request["audio"], request["mime"], expects=request.get("expects"), titles=request.get("titles") or ())
-            reply = transcript.as_dict()
-        except AudioRejected as rejected:
-            reply = {"rejected": rejected.reason}
-        except Exception as error:
-            logger.exception("speech worker: transcription failed (%s)", request.get("mime"))
-            reply = {"rejected": "unavailable", "error": f"{type(error).__name__}: {error}"}
-        try:
-            connection.send(reply)
-        except OSError:
-            return
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="SapaLapor speech-to-text worker (started by the server)")
-    parser.add_argument("--fd", type=int, required=True)
-    parser.add_argument("--nice", type=int, default=10)
-    parser.add_argument("--settings", required=True)
-    arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s speech-worker[%(process)d] %(levelname)s %(message)s")
-    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one line per note otherwise
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if arguments.nice:
-        os.nice(arguments.nice)
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-    connection = Connection(socket.socket(fileno=arguments.fd).detach())
-    try:
-        serve(connection, json.loads(arguments.settings))
-    finally:
-        connection.close()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
