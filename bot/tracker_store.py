@@ -33,6 +33,8 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.rasa_patches import tracker_twin
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CACHE_SIZE = 200
@@ -45,6 +47,7 @@ class _Entry:
     rows: int  # all rows of this sender in the table, every session
     max_id: Optional[int]
     used: float  # time.monotonic() of the last use
+    tracker: Optional[DialogueStateTracker] = None  # those events replayed; handed out as copies
 
 
 def events_of_latest_session(events: List[Event]) -> List[Event]:
@@ -143,18 +146,29 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._cache.move_to_end(sender_id)
         return entry
 
-    def _remember(self, sender_id: Text, events: List[Event], fingerprint: Tuple[int, Optional[int]]) -> None:
+    def _remember(self, sender_id: Text, events: List[Event], fingerprint: Tuple[int, Optional[int]],
+                  tracker: Optional[DialogueStateTracker] = None) -> None:
         if self.cache_size == 0 or fingerprint[0] == 0:
             self._cache.pop(sender_id, None)
             return
-        self._cache[sender_id] = _Entry(events, fingerprint[0], fingerprint[1], time.monotonic())
+        kept = None
+        if tracker is not None and len(tracker.events) == len(events) and self._same_slots(tracker):
+            kept = tracker_twin(tracker, max_event_history=self.max_event_history)
+        self._cache[sender_id] = _Entry(events, fingerprint[0], fingerprint[1], time.monotonic(), kept)
         self._cache.move_to_end(sender_id)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def _tracker(self, sender_id: Text, events: List[Event]) -> DialogueStateTracker:
+    def _same_slots(self, tracker: DialogueStateTracker) -> bool:
+        return list(tracker.slots) == [slot.name for slot in self.domain.slots]
+
+    def _tracker(self, sender_id: Text, entry: _Entry) -> DialogueStateTracker:
+        # A copy of the kept tracker is the replay of its events (bot/rasa_patches.py, 7) without
+        # replaying them: the one part of a turn that grew with the conversation here (issue 18).
+        if entry.tracker is not None and entry.tracker.sender_id == sender_id and self._same_slots(entry.tracker):
+            return tracker_twin(entry.tracker)
         return DialogueStateTracker.from_events(
-            sender_id, list(events), self.domain.slots, max_event_history=self.max_event_history
+            sender_id, list(entry.events), self.domain.slots, max_event_history=self.max_event_history
         )
 
     def forget(self, sender_id: Optional[Text] = None) -> None:
@@ -170,12 +184,12 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             fingerprint = self._fingerprint(connection, sender_id)
         entry = self._entry(sender_id, fingerprint)
         if entry is not None:
-            return self._tracker(sender_id, entry.events)
+            return self._tracker(sender_id, entry)
         if fingerprint[0] == 0:
             return None
         tracker = await super().retrieve(sender_id)
         if tracker is not None:
-            self._remember(sender_id, list(tracker.events), fingerprint)
+            self._remember(sender_id, list(tracker.events), fingerprint, tracker)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -190,7 +204,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 connection.execute(self._insert, new)
             fingerprint = self._fingerprint(connection, sender_id)
         if len(events) >= stored:
-            self._remember(sender_id, events_of_latest_session(events), fingerprint)
+            self._remember(sender_id, events_of_latest_session(events), fingerprint, tracker)
         else:  # a tracker that is not the stored conversation: memory must not pretend it is
             self.forget(sender_id)
         logger.debug("Tracker with sender_id '%s' stored to database (%d new events)", sender_id, len(new))
