@@ -126,7 +126,7 @@ def measure(bench) -> None:
     Path(bench.workdir / "storage-bench").mkdir(parents=True, exist_ok=True)
     results["sqlite"] = rate_on(bench, sqlite_url, "sqlite")
     try:
-        from tests.support.postgres import running_postgres
+        from bot.cluster.postgres import running_postgres
     except ImportError:
         running_postgres = None
     if running_postgres is not None:
@@ -137,4 +137,4 @@ def measure(bench) -> None:
         bench.row("7 storage", f"reports filed/s through {SUBMIT_ACTION}, {name}",
                   f"{fmt(value['per_second'])}/s (p95 {fmt(value['p95_ms'])} ms, 8 concurrent)")
     if "postgresql" not in results:
-        bench.row("7 storage", "postgresql", "n/a (tests/support/postgres.py missing)")
+        bench.row("7 storage", "postgresql", "n/a (bot/cluster/postgres.py missing)")

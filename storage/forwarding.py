@@ -121,8 +121,14 @@ def _due_items(session: Session, now: dt.datetime, limit: int) -> List[int]:
 
 def forward_pending(session: Session, endpoint: str, token: Optional[str] = None, post: Post = urllib_post,
                     now: Optional[dt.datetime] = None, limit: int = 50,
-                    timeout: float = DEFAULT_TIMEOUT) -> ForwardResult:
-    """Send every due outbox item once; commits the session after each item."""
+                    timeout: float = DEFAULT_TIMEOUT,
+                    still_mine: Optional[Callable[[Session], bool]] = None) -> ForwardResult:
+    """Send every due outbox item once; commits the session after each item.
+
+    ``still_mine`` (several forwarders, bot/commands/forward.py) renews this process's lease
+    before each item, in the transaction that re-reads the item; the round stops as soon as the
+    lease is lost, so a forwarder that stalled never sends what its successor now owns.
+    """
     if not endpoint:
         raise ValueError("forwarding.endpoint is not set")
     now = now or utcnow()
@@ -130,7 +136,14 @@ def forward_pending(session: Session, endpoint: str, token: Optional[str] = None
     session.commit()
     result = ForwardResult()
     for item_id in _due_items(session, now, limit):
+        if still_mine is not None and not still_mine(session):
+            session.commit()
+            log.info("forwarding lease lost; leaving the rest of the round to its new holder")
+            break
         item = session.get(OutboxItem, item_id)
+        session.refresh(item)
+        if item.state != "pending":
+            continue  # sent by a previous holder of the lease meanwhile
         report = session.get(Report, item.report_id)
         key = item.idempotency_key
         body = json.dumps(payload(report, key), ensure_ascii=False).encode("utf-8")

@@ -1,11 +1,11 @@
-"""A throw-away PostgreSQL server for tests: ``with running_postgres() as url: ...``.
+"""A throw-away PostgreSQL server: ``with running_postgres() as url: ...``.
 
-Why a real server: SQLite forgives things PostgreSQL does not (types, locking, savepoints),
+Used by the tests and by ``bot cluster`` (a local multi-process run). Why a real server: SQLite forgives things PostgreSQL does not (types, locking, savepoints),
 and the deployment may use either. The server lives in a temporary directory, listens on
 127.0.0.1 on a free port (its socket directory is in the temporary directory too), and is
 stopped and deleted on exit. PostgreSQL refuses to run as root, so as root every command runs
 as the ``postgres`` OS user. Missing binaries are an error, never a silent skip: ./test.sh
-installs them.
+installs them (``bot cluster`` installs them with apt-get when missing).
 """
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from bot.action_server import TOKEN_ENV as ACTION_TOKEN_ENV
 from bot.rasa_project import _rasa_env, ensure_model, write_credentials, write_endpoints
 from bot.settings import ROOT, ConfigError, Settings, load_settings
 
-PROCESSES = ("actions", "rasa", "gateway")
-DEFAULT_PORTS = {"actions": 5055, "rasa": 5006, "gateway": 5005}
+PROCESSES = ("actions", "rasa", "gateway", "console")
+DEFAULT_PORTS = {"actions": 5055, "rasa": 5006, "gateway": 5005, "console": 5010}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RASA_API_TOKEN_ENV = "SAPALAPOR_RASA_API_TOKEN"
 
@@ -46,6 +46,8 @@ def register(subparsers) -> None:
 def _port(settings: Settings, process: str, given: Optional[int]) -> int:
     if given:
         return given
+    if process == "console":
+        return settings.section("console").get("port", DEFAULT_PORTS[process], int)
     key = {"actions": "action_port", "rasa": "rasa_port", "gateway": "port"}[process]
     return settings.section("server").get(key, DEFAULT_PORTS[process], int)
 
@@ -68,6 +70,8 @@ def command_for(settings: Settings, process: str, host: str, port: int,
     if process == "actions":
         action_token(settings, host)
         return [python, "-m", "bot.action_server", "--host", host, "--port", str(port)]
+    if process == "console":
+        return [python, "-m", "console", "--host", host, "--port", str(port)]
     if process == "gateway":
         if not rasa_url:
             raise ConfigError("the gateway needs --rasa-url (or SAPALAPOR_RASA_URL)")
@@ -94,7 +98,7 @@ def command_for(settings: Settings, process: str, host: str, port: int,
 def child_environment(process: str) -> Dict[str, str]:
     """What the server sees: Rasa's quiet defaults; the action token only where it is checked."""
     env = _rasa_env()
-    if process == "gateway":
+    if process in ("gateway", "console"):
         env.pop(ACTION_TOKEN_ENV, None)
         env.pop(RASA_API_TOKEN_ENV, None)
     return env

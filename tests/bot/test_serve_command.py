@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 import yaml
 
+from bot.cluster.redis_server import running_redis
 from bot.commands import serve
 from bot.rasa_project import ROOT, free_port, lock_store_config, wait_until_ready, write_endpoints
 from bot.settings import ConfigError, load_settings
@@ -81,26 +80,11 @@ def test_endpoints_name_the_lock_store_only_when_one_is_configured(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    server = shutil.which("redis-server")
-    if server is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: test.sh installs it")
+def redis_url():
+    if shutil.which("redis-server") is None and not os.environ.get("CI"):
         pytest.skip("redis-server is not installed (bash test.sh installs it)")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/1"
-    process.terminate()
-    process.wait(10)
+    with running_redis() as url:
+        yield url
 
 
 async def test_two_rasa_servers_sharing_the_redis_lock_store_run_one_conversations_turns_one_at_a_time(redis_url):

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from bot.commands.purge_conversations import purge
 from bot.rasa_project import tracker_store_config
 from bot.tracker_store import CachedSQLTrackerStore
-from tests.support.postgres import running_postgres
+from bot.cluster.postgres import running_postgres
 
 DOMAIN = Domain.from_dict({
     "intents": ["greet", "file_complaint"],

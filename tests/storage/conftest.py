@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from storage.db import Database
-from tests.support.postgres import running_postgres
+from bot.cluster.postgres import running_postgres
 
 
 @pytest.fixture(scope="session")

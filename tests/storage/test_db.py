@@ -11,7 +11,7 @@ from sqlalchemy import inspect, select, text
 
 from storage.db import Database
 from storage.models import Base, Reporter
-from tests.support.postgres import create_database
+from bot.cluster.postgres import create_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

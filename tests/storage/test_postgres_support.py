@@ -1,6 +1,6 @@
 import pytest
 
-from tests.support import postgres
+from bot.cluster import postgres
 
 
 def test_missing_postgresql_binaries_fail_with_install_advice(monkeypatch, tmp_path):
