@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
 # chromium: the browser tests (web chat, staff console) run in Debian's Chromium with axe-core.
-ensure_system_packages ffmpeg espeak-ng postgresql redis-server sox chromium fonts-dejavu-core
+ensure_system_packages ffmpeg espeak-ng postgresql redis-server nginx sox chromium fonts-dejavu-core
 ensure_venv
 ensure_npm_packages tests/support/browser
 # Shared across clones on this machine: the trained model, keyed by the training data.

@@ -26,12 +26,14 @@ import json
 import logging
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from accessibility import choices
-from accessibility.profiles import Preferences, ProfileStore, defaults_from_settings
+from accessibility import choices, status_updates
+from accessibility.citizen_text import entry, say
+from accessibility.closing_rating import rating_of
+from accessibility.profiles import Preferences, defaults_from_settings
+from accessibility.user_state import NOT_SEEN, Shown, UserState
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,9 @@ class Outgoing:
     buttons: list = field(default_factory=list)  # [{"title": "Pengaduan", "payload": "/..."}]
     voice_ogg: Optional[bytes] = None  # OGG/Opus voice note
     image: Optional[str] = None
+    # An approved WhatsApp template instead of text: (Content SID "HX...", ContentVariables JSON).
+    # Only a status update outside the 24-hour window carries one (channels/whatsapp_templates.py).
+    template: Optional[tuple] = None
 
 
 # Typed commands: profile change + the Rasa message that lets the dialogue set its slot.
@@ -73,21 +78,18 @@ _INTENT_COMMANDS = {
 }
 # Speech speed has no slot in the dialogue: the layer confirms and repeats the last reply.
 _RATE_COMMANDS = {
-    "/pelan": ("slow", "Baik, saya akan bicara lebih pelan."),
-    "/normal": ("normal", "Baik, saya akan bicara dengan kecepatan biasa."),
+    "/pelan": ("slow", "speech.slower"),
+    "/normal": ("normal", "speech.normal_speed"),
 }
 # "/suara@SapaLaporBot" (Telegram groups) and "/Suara " are the same command.
 _COMMAND = re.compile(r"^\s*(/[A-Za-z]+)(?:@\w+)?\s*$")
 
-NOTHING_HEARD = (
-    "Maaf, suara Anda tidak terdengar jelas. "
-    "Silakan kirim pesan suara lagi, atau ketik pesan Anda."
-)
+# The layer's own words are in accessibility/citizen_text.yml (with their simple variants).
+NOTHING_HEARD = entry("speech.nothing_heard").regular
 # A decode that looped ("7773333...") is never an answer: the question is asked again.
-UNCLEAR = {
-    "regular": "Maaf, suara kurang jelas. Mohon ulangi jawaban Anda, atau ketik saja.",
-    "simple": "Maaf, suara kurang jelas. Tolong ulangi, atau ketik.",
-}
+UNCLEAR = {"regular": entry("speech.unclear").regular, "simple": entry("speech.unclear").simple}
+# Why a voice note could not be used (AudioRejected.reason) -> its catalogue entry.
+_REJECTIONS = ("too_long", "empty", "not_audio", "busy", "unavailable")
 
 
 def command_of(text: Optional[str]) -> Optional[str]:
@@ -104,45 +106,6 @@ def command_of(text: Optional[str]) -> Optional[str]:
 def rasa_command(intent: str, entities: dict) -> str:
     """``/choose_voice{"voice_replies": true}``: Rasa's message syntax for an intent with entities."""
     return f"/{intent}{json.dumps(entities, separators=(', ', ': '))}"
-
-
-@dataclass
-class _Shown:
-    """What one user saw last: for number choices, /pelan repeats and voice on own replies."""
-
-    buttons: list = field(default_factory=list)
-    messages: list = field(default_factory=list)
-    can_send_voice: bool = False
-    expects: Optional[str] = None  # the answer kind the last question declared (bot reply "expects")
-
-
-_NOT_SEEN = object()
-
-
-class _Recent:
-    """A bounded, thread-safe LRU keyed by (channel, identity); the oldest user is dropped."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._items: "OrderedDict[tuple, Any]" = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, default: Any = None) -> Any:
-        with self._lock:
-            if key not in self._items:
-                return _Shown() if default is None else default
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: tuple, shown: Any) -> None:
-        with self._lock:
-            self._items[key] = shown
-            self._items.move_to_end(key)
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class AccessibilityLayer:
@@ -162,15 +125,15 @@ class AccessibilityLayer:
         remember: int = 10_000,
     ) -> None:
         self._settings = settings
-        self._profiles = ProfileStore(database, defaults_from_settings(settings))
+        # Profiles, choices shown, owed closing ratings: one store, with an explicit after-turn step.
+        self.state = UserState(database, defaults_from_settings(settings), remember)
+        self._profiles = self.state.profiles
+        self._closing = self.state.closing_ratings
         self._stt = speech_to_text
         self._tts = text_to_speech
-        self._recent = _Recent(remember)
         # A spoken pick below this confidence goes to Rasa as words, to be read back.
         self._confirm_below = settings.section("accessibility.speech_to_text").get("confirm_below", 0.25, kind=float)
         self._build_lock = threading.Lock()
-        # Choices shown and not yet stored on the profile (see render and settle).
-        self._unsaved: dict = {}
 
     # ----------------------------------------------------------------------------- inbound
     async def prepare(self, incoming: Incoming) -> tuple[Optional[ForRasa], list[Outgoing]]:
@@ -182,10 +145,10 @@ class AccessibilityLayer:
         metadata["stt_confidence"] = None
         text = incoming.text
 
-        shown = self._recent.get(key, _NOT_SEEN)
+        shown = self.state.shown(*key, default=NOT_SEEN)
         transcript = None
         if incoming.audio is not None:
-            from accessibility.speech_to_text import AudioRejected, rejection_message
+            from accessibility.speech_to_text import AudioRejected
 
             expects, titles = await self._expected(incoming, shown)
             try:
@@ -195,21 +158,19 @@ class AccessibilityLayer:
                 logger.info(
                     "voice note from %s not transcribed: %s", incoming.channel, rejected.reason
                 )
-                return None, await self._own_reply(key, rejected.message)
+                return None, await self._own_reply(key, await self._rejection(key, rejected.reason))
             except Exception:  # a crash here would lose the user's turn without a word
                 logger.exception("speech-to-text failed on a %s voice note (%s)", incoming.channel, incoming.audio_mime)
-                return None, await self._own_reply(key, rejection_message("unavailable", 0))
+                return None, await self._own_reply(key, await self._rejection(key, "unavailable"))
             if not transcript.text.strip():
                 if text and text.strip():  # a caption still says something
                     transcript = None
                 else:
-                    return None, await self._own_reply(key, NOTHING_HEARD)
+                    return None, await self._own_reply(key, await self._said(key, "speech.nothing_heard"))
             if transcript is not None and transcript.looping:
                 logger.info("voice note from %s decoded as a loop; the question is asked again", incoming.channel)
                 await self._voice_note_received(incoming)
-                profile = await self._profile(incoming.channel, incoming.identity_hash)
-                unclear = UNCLEAR["simple" if profile.simple_language else "regular"]
-                return None, await self._own_reply(key, unclear, repeat_last=True)
+                return None, await self._own_reply(key, await self._said(key, "speech.unclear"), repeat_last=True)
             if transcript is not None:
                 text = transcript.text.strip()
                 metadata["input_mode"] = "voice"
@@ -219,6 +180,13 @@ class AccessibilityLayer:
                 if transcript.answer is not None:
                     metadata["stt_answer"] = transcript.answer
                 await self._voice_note_received(incoming)
+
+        if await self._closing.waiting_now(*key) is not None:
+            # The message after a "selesai" update with its satisfaction question (closing_rating).
+            score = rating_of(text)
+            await asyncio.to_thread(self._closing.settle, *key, score)
+            if score is not None:
+                return None, await self._own_reply(key, await self._said(key, "closing_rating.thanks"))
 
         command = command_of(text)
         if command in _INTENT_COMMANDS:
@@ -233,12 +201,12 @@ class AccessibilityLayer:
             await asyncio.to_thread(
                 self._profiles.update, incoming.channel, incoming.identity_hash, speech_rate=rate
             )
-            return None, await self._own_reply(key, confirmation, repeat_last=True)
+            return None, await self._own_reply(key, await self._said(key, confirmation), repeat_last=True)
 
         profile = await self._profile(incoming.channel, incoming.identity_hash)
         metadata["profile"] = profile.as_metadata()
         # After a restart the memory is empty: the choices stored on the profile still count.
-        buttons = (profile.last_choices or []) if shown is _NOT_SEEN else shown.buttons
+        buttons = (profile.last_choices or []) if shown is NOT_SEEN else shown.buttons
         if transcript is not None and transcript.answer is not None:
             return ForRasa(self._spoken_answer(transcript, buttons, metadata), metadata), []
         if transcript is not None and transcript.expects == "yes_no" and not buttons:
@@ -255,7 +223,7 @@ class AccessibilityLayer:
         Kept in memory with the buttons; after a restart only the stored buttons are known,
         and a menu of them is a choice.
         """
-        if shown is _NOT_SEEN:
+        if shown is NOT_SEEN:
             profile = await self._profile(incoming.channel, incoming.identity_hash)
             buttons, expects = profile.last_choices or [], None
         else:
@@ -324,41 +292,20 @@ class AccessibilityLayer:
             if message.get("buttons"):
                 buttons = list(message["buttons"])
             expects = _expects_of(message) or expects
-        previous = self._recent.get(key, _NOT_SEEN)
-        self._recent.put(key, _Shown(buttons=buttons, messages=messages, can_send_voice=can_send_voice,
-                                     expects=expects))
-        if previous is _NOT_SEEN or previous.buttons != buttons:
-            # Stored only when they change: most turns cost no write. Stored after the replies
-            # went out, in the transaction that marks the delivery handled (choices_writer): this
-            # process answers the next turn from memory, and the profile's copy matters only
-            # after a restart, so neither the reply nor the database waits for a write of its own.
-            self._unsaved[key] = buttons
+        self.state.show(channel, identity_hash, Shown(buttons=buttons, messages=messages,
+                                                      can_send_voice=can_send_voice, expects=expects))
         return await self._to_outgoing(key, messages, can_send_voice)
 
-    def choices_writer(self, channel: str, identity_hash: str) -> Optional[Callable[[Any], None]]:
-        """A function of a session that stores the choices last shown, or None if they are stored.
+    def after_turn(self, channel: str, identity_hash: str) -> Optional[Callable[[Any], None]]:
+        """What the turn left to store (the choices just shown), as a function of a session, or None.
 
-        The caller runs it in a transaction it commits anyway (a channel: the one that marks
-        the delivery handled). Taken once: the next call returns None.
+        The channel runs it in the transaction that marks the delivery handled (UserState.after_turn).
         """
-        buttons = self._unsaved.pop((channel, identity_hash), _NOT_SEEN)
-        if buttons is _NOT_SEEN:
-            return None
-        return lambda session: self._profiles.update_in(session, channel, identity_hash, last_choices=buttons or None)
+        return self.state.after_turn(channel, identity_hash)
 
     async def settle(self, channel: str, identity_hash: str) -> None:
-        """Store the choices last shown now, if no caller took them with :meth:`choices_writer`.
-
-        A failed write is logged, not raised: the replies are out, the choices are still in
-        this process's memory, and only a restart before the next turn would lose them.
-        """
-        buttons = self._unsaved.pop((channel, identity_hash), _NOT_SEEN)
-        if buttons is _NOT_SEEN:
-            return
-        try:
-            await asyncio.to_thread(self._profiles.update, channel, identity_hash, last_choices=buttons or None)
-        except Exception:  # noqa: BLE001
-            logger.exception("the choices shown on %s could not be stored on the profile", channel)
+        """Store the choices last shown now, if no caller took them with :meth:`after_turn`."""
+        await asyncio.to_thread(self.state.store_now, channel, identity_hash)
 
     async def _to_outgoing(self, key: tuple, messages: list[dict], can_send_voice: bool) -> list[Outgoing]:
         replies = [
@@ -394,13 +341,54 @@ class AccessibilityLayer:
             logger.exception("no voice note could be made; sending text only")
             return None
 
+    async def _said(self, key: tuple, catalogue_key: str, **values: Any) -> str:
+        """A catalogue entry in the form this citizen's profile asks for."""
+        profile = await self._profile(*key)
+        return say(catalogue_key, profile.simple_language, **values)
+
+    async def _rejection(self, key: tuple, reason: str) -> str:
+        """Why a voice note could not be used, in the citizen's form (too long: with the limit)."""
+        if reason == "too_long":
+            seconds = float(getattr(self.speech_to_text(), "max_seconds", 120) or 120)
+            return await self._said(key, "speech.too_long", minutes=max(1, round(seconds / 60)))
+        return await self._said(key, f"speech.{reason}" if reason in _REJECTIONS else "speech.unreadable")
+
+    async def say(self, channel: str, identity_hash: str, catalogue_key: str, can_send_voice: bool,
+                  **values: Any) -> list[Outgoing]:
+        """A message of the channel's own (a file saved, a message it cannot read), as replies.
+
+        In the citizen's form like every reply: simple language, and a voice note when their
+        profile asks for voice and the channel can send it. The buttons remembered stay.
+        """
+        key = (channel, identity_hash)
+        text = await self._said(key, catalogue_key, **values)
+        return await self._to_outgoing(key, [{"text": text}], can_send_voice)
+
+    async def status_update(self, notification: Any, can_send_voice: bool) -> list[Outgoing]:
+        """A status change (storage.lifecycle.Notification) as replies in the citizen's form.
+
+        Simple language when the profile asks for it, a voice note (at the chosen speed) when
+        voice is on and the channel can send it; ``selesai`` adds the satisfaction question.
+        Nothing is remembered as shown: a form in progress keeps its own buttons.
+        """
+        key = (notification.channel, notification.identity_hash)
+        profile = await asyncio.to_thread(self._profiles.get, *key)
+        messages = status_updates.messages_for(notification, simple=profile.simple_language)
+        return await self._to_outgoing(key, messages, can_send_voice)
+
+    async def status_update_delivered(self, notification: Any) -> None:
+        """The update reached the citizen: after ``selesai`` their next message may be a rating."""
+        if status_updates.asks_closing_rating(notification.status):
+            await asyncio.to_thread(self._closing.asked, notification.channel, notification.identity_hash,
+                                    notification.report_id)
+
     async def _own_reply(self, key: tuple, text: str, *, repeat_last: bool = False) -> list[Outgoing]:
         """A reply the layer writes itself; the remembered buttons stay, so a choice still works.
 
         It is spoken too when the profile asks for voice and this user's channel could send
         voice on the last turn (prepare does not otherwise know what the channel can send).
         """
-        shown = self._recent.get(key)
+        shown = self.state.shown(*key)
         messages = [{"text": text}] + (list(shown.messages) if repeat_last else [])
         return await self._to_outgoing(key, messages, shown.can_send_voice)
 

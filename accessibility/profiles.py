@@ -10,18 +10,17 @@ store on one database in this process: a write through a store updates the copy 
 step (write-through), and the database stays the record (a restart starts with an empty copy).
 A profile can also change in another process (the action server, during a Rasa turn): whoever
 runs that turn calls :meth:`ProfileStore.forget` afterwards, so the next read goes to the
-database. ``channels.conversation`` does this for every channel turn.
+database. ``channels.turn`` does this for every channel turn.
 """
 from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from bot.settings import ConfigError
-from storage.repositories.profiles import SPEECH_RATES, ProfileRepository
+from shared.lru import BoundedLru
+from storage.repositories.profiles import ProfileRepository
 
 
 @dataclass(frozen=True)
@@ -48,16 +47,11 @@ class Preferences:
 
 
 def defaults_from_settings(settings: Any) -> Preferences:
-    """``accessibility.defaults`` from config.yml; invalid values are a ConfigError there."""
-    section = settings.section("accessibility.defaults")
-    rate = section.get("speech_rate", "normal")
-    if rate not in SPEECH_RATES:
-        raise ConfigError(f"accessibility.defaults.speech_rate must be one of {SPEECH_RATES}, got {rate!r}")
-    return Preferences(
-        voice_replies=section.flag("voice_replies", False),
-        simple_language=section.flag("simple_language", False),
-        speech_rate=rate,
-    )
+    """The starting preferences from the settings' typed ``profile_defaults`` (validated there,
+    a ConfigError naming ``accessibility.defaults.<key>``); this module never reads config itself."""
+    defaults = settings.profile_defaults
+    return Preferences(voice_replies=defaults.voice_replies, simple_language=defaults.simple_language,
+                       speech_rate=defaults.speech_rate)
 
 
 _FIELDS = (
@@ -70,11 +64,10 @@ _NO_ROW = object()  # cached: this person has no profile row (the defaults apply
 
 
 class _Copies:
-    """The last known profile per (channel, identity): a bounded, thread-safe LRU."""
+    """The last known profile per (channel, identity): a bounded LRU with a write generation."""
 
     def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._items: "OrderedDict[tuple, Any]" = OrderedDict()
+        self._items: BoundedLru = BoundedLru(capacity)
         self._lock = threading.Lock()
         # Bumped by every write and forget: a read that started before one must not be kept,
         # or a slow read could put back a value a concurrent write had just replaced.
@@ -88,32 +81,22 @@ class _Copies:
         """Remember a value read from the database, unless something changed since the read began."""
         with self._lock:
             if generation == self._generation:
-                self._store(key, value)
+                self._items.put(key, value)
 
     def get(self, key: tuple) -> Any:
         """The cached Preferences, ``_NO_ROW``, or None when nothing is known."""
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+        return self._items.get(key)
 
     def put_written(self, key: tuple, value: Any) -> None:
         """Remember a value just committed by this process."""
         with self._lock:
             self._generation += 1
-            self._store(key, value)
+            self._items.put(key, value)
 
     def forget(self, key: tuple) -> None:
         with self._lock:
             self._generation += 1
-            self._items.pop(key, None)
-
-    def _store(self, key: tuple, value: Any) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._capacity:
-            self._items.popitem(last=False)
+            self._items.pop(key)
 
 
 # One copy per database object, so every store (and every layer) on it sees the same values.

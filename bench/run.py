@@ -322,6 +322,33 @@ def summarise_cpu(bench: Bench, raw: Dict[str, Dict[int, List[dict]]]) -> None:
             if values:
                 parts.append(f"{process} {median(values):.1f}")
         bench.row("1 CPU per turn", f"{name} c={concurrency}: ms of CPU per turn, by process", "; ".join(parts) or "n/a")
+    ours_vs_default(bench, raw, concurrency)
+
+
+OURS_PROCESSES = ("rasa", "actions", "gateway")
+CPU_TARGET = 0.6
+
+
+def turn_cpu(run: dict, processes) -> Optional[float]:
+    """CPU milliseconds of one turn over ``processes`` (None if one of them was not measured)."""
+    cpu = run.get("cpu_ms_per_turn") or {}
+    values = [cpu.get(process) for process in processes]
+    return None if any(value is None for value in values) else sum(values)
+
+
+def ours_vs_default(bench: Bench, raw: Dict[str, Dict[int, List[dict]]], concurrency: int) -> None:
+    """Issue 18: a channel turn over all our processes against a `rasa init` turn, per repetition."""
+    defaults = raw.get("default_rest", {}).get(concurrency, [])
+    for name in [name for name in raw if name not in ("default_rest", "rest")]:
+        ratios = []
+        for ours, default in zip(raw[name].get(concurrency, []), defaults):
+            mine, theirs = turn_cpu(ours, OURS_PROCESSES), turn_cpu(default, ("rasa init",))
+            if mine is not None and theirs:
+                ratios.append(mine / theirs)
+        if ratios:
+            value = median(ratios)
+            bench.row("18 CPU vs init", f"{name} turn CPU (rasa + actions + gateway) / `rasa init` turn, c={concurrency}",
+                      f"{value:.2f}x", f"<= {CPU_TARGET}x", value <= CPU_TARGET)
 
 
 def summarise_text_turns(bench: Bench, raw: Dict[str, Dict[int, List[dict]]]) -> None:
@@ -512,6 +539,7 @@ SECTIONS = {
     "storage": lambda bench: __import__("bench.storage_rate", fromlist=["x"]).measure(bench),
     "memory": memory_soak,
     "nlu": nlu_accuracy,
+    "long": lambda bench: __import__("bench.long_conversation", fromlist=["x"]).measure(bench),
 }
 
 

@@ -7,6 +7,7 @@ its own section through :class:`Section`, so adding a setting does not touch thi
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -127,6 +128,40 @@ def _to_bool(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+# accessibility.defaults.speech_rate (storage.repositories.profiles.SPEECH_RATES keeps the same two).
+SPEECH_RATES = ("normal", "slow")
+
+
+@dataclass(frozen=True)
+class ProfileDefaults:
+    """``accessibility.defaults``: what a citizen never seen before starts with (typed, validated once)."""
+
+    voice_replies: bool = False
+    simple_language: bool = False
+    speech_rate: str = "normal"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """``channels.telegram``, validated once: the connector takes these values, never the loader."""
+
+    token: str
+    webhook_secret: Optional[str]
+    api_base_url: str
+    mode: str  # "webhook" | "polling" (auto resolved against server.public_url)
+
+
+@dataclass(frozen=True)
+class StatusTemplateSettings:
+    """``channels.whatsapp.status_template``: the approved template of status updates after 24 hours."""
+
+    content_sid: str
+    variables: tuple  # (("1", "tracking_number"), ("2", "status_text"))
+
+
+STATUS_TEMPLATE_FIELDS = ("tracking_number", "status_text", "status")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The loaded configuration; ``root`` is where relative paths start."""
@@ -176,6 +211,56 @@ class Settings:
         if url.startswith(prefix) and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
             return prefix + str((self.base_dir / url[len(prefix):]).resolve())
         return url
+
+    @functools.cached_property
+    def profile_defaults(self) -> ProfileDefaults:
+        """``accessibility.defaults`` as a frozen value; a bad value is a ConfigError naming the key.
+
+        The accessibility layer reads this value and never this module (layers point one way).
+        """
+        section = self.section("accessibility.defaults")
+        rate = section.get("speech_rate", "normal")
+        if rate not in SPEECH_RATES:
+            raise ConfigError(f"accessibility.defaults.speech_rate must be one of {SPEECH_RATES}, got {rate!r}")
+        return ProfileDefaults(voice_replies=section.flag("voice_replies", False),
+                               simple_language=section.flag("simple_language", False), speech_rate=rate)
+
+    @functools.cached_property
+    def telegram(self) -> TelegramSettings:
+        """``channels.telegram``; ConfigError for a webhook without a public URL or a secret."""
+        section = self.section("channels.telegram")
+        public_url = self.section("server").get("public_url")
+        mode = section.get("mode", "auto")
+        mode = ("webhook" if public_url else "polling") if mode == "auto" else mode
+        secret = section.get("webhook_secret")
+        if mode == "webhook" and not public_url:
+            raise ConfigError("channels.telegram.mode is webhook but server.public_url is not set")
+        if mode == "webhook" and not secret:
+            raise ConfigError("channels.telegram.webhook_secret is required for webhooks (TELEGRAM_WEBHOOK_SECRET)")
+        return TelegramSettings(token=section.require("token"), webhook_secret=secret,
+                                api_base_url=section.get("api_base_url", "https://api.telegram.org").rstrip("/"),
+                                mode=mode)
+
+    @functools.cached_property
+    def whatsapp_status_template(self) -> Optional[StatusTemplateSettings]:
+        """``channels.whatsapp.status_template``; None when no Content SID is set."""
+        template = self.section("channels.whatsapp.status_template")
+        if not template.has("content_sid"):
+            return None
+        content_sid = template.require("content_sid")
+        if not re.fullmatch(r"HX[0-9a-fA-F]{32}", content_sid):
+            raise ConfigError(f"{template.path}.content_sid must be a Content SID (HX and 32 hex digits)")
+        raw = template.data.get("variables") or {"1": "tracking_number", "2": "status_text"}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{template.path}.variables must map template numbers to "
+                              f"{', '.join(STATUS_TEMPLATE_FIELDS)}")
+        variables = []
+        for number, field in raw.items():
+            if not re.fullmatch(r"[0-9]{1,2}", str(number)) or field not in STATUS_TEMPLATE_FIELDS:
+                raise ConfigError(f"{template.path}.variables: {number!r}: {field!r} must be a number mapped to one "
+                                  f"of {', '.join(STATUS_TEMPLATE_FIELDS)}")
+            variables.append((str(number), str(field)))
+        return StatusTemplateSettings(content_sid, tuple(sorted(variables, key=lambda item: int(item[0]))))
 
     def channel_enabled(self, name: str) -> bool:
         return self.section(f"channels.{name}").flag("enabled")

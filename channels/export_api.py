@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Optional, Text
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 CONTENT_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 
 
-class ExportApiInput(InputChannel):
+class ExportApiInput:
     @classmethod
     def name(cls) -> Text:
         return "export"
@@ -41,14 +41,9 @@ class ExportApiInput(InputChannel):
         self.database = database
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ExportApiInput":
-        from channels.runtime import runtime_for
-        from bot.settings import load_settings
-
-        settings = load_settings()
-        runtime = runtime_for(settings)
-        token = (credentials or {}).get("token") or settings.section("export_api").get("token")
-        return cls(token, runtime.database)
+    def from_runtime(cls, runtime) -> "ExportApiInput":
+        """Built by the gateway (channels/connector.py) with the runtime its entry point made."""
+        return cls(runtime.settings.section("export_api").get("token"), runtime.database)
 
     def _authorise(self, request: Request) -> Optional[response.HTTPResponse]:
         header = request.headers.get("authorization", "")

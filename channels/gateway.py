@@ -21,13 +21,14 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from rasa.core.channels.channel import InputChannel
 from rasa.shared.utils.common import class_from_module_path
 from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.settings import Settings, load_settings
+from channels.connector import Served
 from channels.relay import PATH, RasaRelay, relay_token
+from channels.connector_runtime import Runtime, runtime_for
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ CONNECTORS: Dict[str, str] = {
     "telegram": "channels.telegram.TelegramInput",
     "sms": "channels.sms.SmsInput",
     "whatsapp": "channels.whatsapp.WhatsAppInput",
+    "web": "channels.web.WebInput",
 }
 EXPORT_API = "channels.export_api.ExportApiInput"
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -50,15 +52,16 @@ def connector_paths(settings: Settings) -> List[str]:
     return paths
 
 
-def _connector(path: str) -> InputChannel:
-    """Built as Rasa builds a connector named in credentials.yml."""
-    return class_from_module_path(path).from_credentials({})
+def _connector(path: str, runtime: Runtime) -> Served:
+    """Each connector is built once, with the runtime this entry point made (channels/connector.py)."""
+    return class_from_module_path(path).from_runtime(runtime)
 
 
 def build_app(settings: Settings, rasa_url: str, name: str = "sapalapor_channels") -> Sanic:
     """The gateway's Sanic app; connectors start and stop with it (their own listeners)."""
     relay = RasaRelay(f"{rasa_url.rstrip('/')}{PATH}", relay_token(settings.identity_key))
-    connectors = [_connector(path) for path in connector_paths(settings)]
+    runtime = runtime_for(settings)  # settings read here, the database migrated once, handed down
+    connectors = [_connector(path, runtime) for path in connector_paths(settings)]
     app = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 120  # as Rasa's server: providers reuse their connections
     # No provider sends more than a few kB per webhook call (Telegram texts end at 4096
@@ -66,7 +69,9 @@ def build_app(settings: Settings, rasa_url: str, name: str = "sapalapor_channels
     # call hold the loop while it is read and parsed.
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
     for connector in connectors:
-        app.blueprint(connector.blueprint(relay), url_prefix=f"/webhooks/{connector.url_prefix()}")
+        app.blueprint(connector.blueprint(relay), url_prefix=f"/webhooks/{connector.name()}")
+        if hasattr(connector, "page_blueprint"):  # the web chat's own page, at /web/
+            app.blueprint(connector.page_blueprint())
 
     @app.route("/", methods=["GET"])
     async def health(_request: Request):

@@ -11,12 +11,17 @@ racing copies of one delivery yield one handling.
 Handling of one sender is serialised in arrival order (a voice note that takes long to
 transcribe is not overtaken by the text sent after it); different senders run concurrently.
 
-Cost per delivery (it is on every channel turn): two transactions. Recording a new delivery
+Cost per delivery (it is on every channel turn): two transactions, plus one per reply sent
+through the outbox (its deletion). Recording a new delivery
 also counts its first handling attempt (the task that recorded it is the one that handles it),
 so only deliveries resumed by :meth:`Intake.recover` are claimed separately. A handler may
 return a *finisher*, a function of a Session that writes what the handling produced (e.g. the
 outbound log of the replies sent); it runs in the transaction that marks the delivery handled,
-so the turn's last writes and "handled" commit together or not at all.
+so the turn's last writes and "handled" commit together or not at all. A handler whose turn
+produced replies returns a :class:`channels.reply_outbox.Answer` instead of sending them: its
+replies are recorded in that same transaction and sent only after it commits, each deleted from
+the outbox once the provider took it (channels/reply_outbox.py), so a crash neither re-runs a
+turn nor sends an accepted reply twice.
 
 Failures are answered, never silent (issue 13, D2/D3): a handling that could not complete its
 turn (Rasa or the action server down, after the relay's own retries) raises
@@ -25,6 +30,10 @@ delivery stays ``received`` and is tried again here with exponential backoff (an
 restart), for a bounded number of attempts. Each try knows its delivery (channels.delivery), so
 Rasa sees the same message id every time and never runs a completed turn twice.
 
+The database locked past its busy timeout or unreachable (OperationalError) while a delivery is
+handled postpones it like a failed turn, without an apology (it is a matter of seconds); a
+webhook waits at most :data:`ACK_DEADLINE_SECONDS` for its record and otherwise answers 503.
+
 Payloads are scrubbed on a schedule too (:meth:`Intake.upkeep`, hourly): a failed delivery keeps
 its payload for :data:`FAILED_RETENTION` at most, and on SQLite the write-ahead log is
 checkpointed afterwards, so the scrubbed text does not linger in the -wal file.
@@ -32,26 +41,34 @@ checkpointed afterwards, so the scrubbed text does not linger in the -wal file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Union
+
+from sqlalchemy.exc import OperationalError
 
 from channels.delivery import CURRENT, Delivery, Postponed
+from channels.reply_outbox import Answer, ReplyOutbox, ReplySender
 from storage.repositories import InboundLog
 
 log = logging.getLogger(__name__)
 
 # Writes a handling leaves for the transaction that marks its delivery handled.
 Finisher = Callable[[Any], None]
-Handler = Callable[[dict], Awaitable[Optional[Finisher]]]
+Handler = Callable[[dict], Awaitable[Union[Answer, Finisher, None]]]
 # Recording a delivery is what the provider waits for; it gets threads of its own, so it never
 # queues behind the handling work (profiles, replies, status) on asyncio's shared pool.
 _ACK_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-ack")
 # A delivery whose handling was started this many times without finishing is not tried again
 # at start-up: it is what crashed the process.
 MAX_ATTEMPTS = 3
+# A webhook waits at most this long for its delivery to be recorded, then answers 503: Twilio
+# gives up after 15 s, and with the database locked every writer of the process waits its turn
+# of SQLite's busy timeout (5 s), so a queue of them would outlast any provider.
+ACK_DEADLINE_SECONDS = 8.0
 # A postponed delivery (the stack was down) is tried this many times in all, the waits doubling
 # from RETRY_BASE_SECONDS up to RETRY_MAX_SECONDS: about 1.5 hours before it is given up.
 MAX_POSTPONED_ATTEMPTS = 12
@@ -67,11 +84,14 @@ POSTPONED = "postponed"  # prefix of InboundDelivery.error while a delivery wait
 class Intake:
     """Records, acknowledges and hands on the deliveries of one channel."""
 
-    def __init__(self, database, channel: str, handler: Handler, retry_base: Optional[float] = None) -> None:
+    def __init__(self, database, channel: str, handler: Handler, retry_base: Optional[float] = None,
+                 sender: Optional[ReplySender] = None) -> None:
         self.database = database
         self.channel = channel
         self.handler = handler
         self.retry_base = retry_base  # seconds before the first retry of a postponed delivery
+        # Where a handler's Answer goes; a channel whose handler sends its replies itself has none.
+        self.outbox = ReplyOutbox(database, channel, sender, self._lock_for, retry_base) if sender else None
         self._tasks: Set[asyncio.Task] = set()
         self._retries: Dict[int, asyncio.Task] = {}
         # Per sender, the deliveries waiting for a retry, the one to try first at the head; and
@@ -81,13 +101,23 @@ class Intake:
         self._in_flight: Set[int] = set()
         self._sender_locks: "OrderedDict[str, asyncio.Lock]" = OrderedDict()
 
-    async def accept(self, provider_id: str, sender_hash: Optional[str], payload: dict) -> bool:
+    async def accept(self, provider_id: str, sender_hash: Optional[str], payload: dict,
+                     deadline: Optional[float] = None) -> bool:
         """Record the delivery and start handling it if it is new; returns whether it was new.
 
         Returns as soon as the record is committed, so the caller can answer the provider.
+        ``deadline``: seconds after which :class:`asyncio.TimeoutError` is raised (the provider
+        is answered 503 and re-sends); a record that still commits later is handled then, so
+        the re-sent copy, acknowledged as a replay, loses nothing.
         """
-        delivery_id, is_new = await asyncio.get_running_loop().run_in_executor(
+        recording = asyncio.get_running_loop().run_in_executor(
             _ACK_THREADS, self._record, provider_id, sender_hash, payload)
+        try:
+            delivery_id, is_new = await asyncio.wait_for(asyncio.shield(recording), deadline)
+        except asyncio.TimeoutError:
+            recording.add_done_callback(
+                lambda done: self._recorded_late(done, str(provider_id), sender_hash, payload))
+            raise
         if is_new:
             self._spawn(delivery_id, sender_hash, payload, claimed=True, provider_id=str(provider_id))
         else:
@@ -96,18 +126,30 @@ class Intake:
         return is_new
 
     async def accept_or_defer(self, provider_id: str, sender_hash: Optional[str], payload: dict) -> bool:
-        """:meth:`accept` for a webhook: False (logged) when the delivery could not be recorded.
+        """:meth:`accept` for a webhook: False (logged) when the delivery could not be recorded in time.
 
-        The database may be locked past its busy timeout or unreachable; the provider is then
-        answered 503 and re-sends the delivery later, so nothing is lost and nothing half-done.
+        The database may be locked past its busy timeout or unreachable, or the record may wait
+        longer than :data:`ACK_DEADLINE_SECONDS`; the provider is then answered 503 and re-sends
+        the delivery later, so nothing is lost and nothing half-done.
         """
         try:
-            await self.accept(provider_id, sender_hash, payload)
+            await self.accept(provider_id, sender_hash, payload, deadline=ACK_DEADLINE_SECONDS)
         except Exception as error:  # noqa: BLE001 - answered 503 by the caller
             log.error("%s delivery %s could not be recorded (%s); the provider is asked to re-send",
                       self.channel, provider_id, type(error).__name__)
             return False
         return True
+
+    def _recorded_late(self, recording: "asyncio.Future", provider_id: str, sender_hash: Optional[str],
+                       payload: dict) -> None:
+        """A record that outlived its webhook's deadline committed after all: handle it now."""
+        if recording.cancelled() or recording.exception() is not None:
+            return  # nothing was recorded: the provider's re-sent copy will be
+        delivery_id, is_new = recording.result()
+        if is_new:
+            log.info("%s delivery %s was recorded after its webhook was answered 503; handling it",
+                     self.channel, provider_id)
+            self._spawn(delivery_id, sender_hash, payload, claimed=True, provider_id=provider_id)
 
     async def recover(self, limit: int = 500) -> int:
         """Handle deliveries recorded but never handled (the process died in between, or postponed).
@@ -116,6 +158,10 @@ class Intake:
         minutes, so two days of ids is plenty (courier keeps about as long).
         """
         await self.scrub()
+        if self.outbox is not None:  # replies of turns already handled come first, in their order
+            for task in await self.outbox.recover():
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         pending = await asyncio.to_thread(self._unhandled, limit)
         started = 0
         for delivery_id, sender_hash, payload, attempts, error in pending:
@@ -161,6 +207,8 @@ class Intake:
         for task in self._retries.values():
             task.cancel()
         self._retries.clear()
+        if self.outbox is not None:
+            self.outbox.close()
 
     async def drain(self) -> None:
         """Wait until every handling started so far has finished (tests, shutdown)."""
@@ -201,37 +249,56 @@ class Intake:
                     if delivery_id not in queue:
                         queue.append(delivery_id)
                     self._held[delivery_id] = (sender_hash, payload)
-                    await asyncio.to_thread(self._mark_postponed, delivery_id, f"after delivery #{queue[0]}")
+                    with contextlib.suppress(OperationalError):  # a note for operators only
+                        await asyncio.to_thread(self._mark_postponed, delivery_id, f"after delivery #{queue[0]}")
                     return
-                if not claimed:
-                    claim = await asyncio.to_thread(self._claim, delivery_id)
-                    if claim is None:  # handled or failed meanwhile
-                        self._release_next(sender_hash, delivery_id)
-                        return
-                    provider_id, attempts, error = claim
-                    delivery = Delivery(self.channel, provider_id, delivery_id, attempts,
-                                        apologised=(error or "").startswith(POSTPONED))
-                else:
-                    delivery = Delivery(self.channel, provider_id, delivery_id)
-                token = CURRENT.set(delivery)
-                try:
-                    finisher = await self.handler(payload)
-                except Postponed as postponed:
-                    if await self._postpone(delivery, sender_hash, payload, str(postponed)):
-                        return
-                    self._release_next(sender_hash, delivery_id)
-                    return
-                except Exception as error:  # noqa: BLE001 - one bad delivery must not stop the rest
-                    log.exception("%s delivery #%d could not be handled", self.channel, delivery_id)
-                    await asyncio.to_thread(self._fail, delivery_id, f"{type(error).__name__}: {error}"[:500])
-                    self._release_next(sender_hash, delivery_id)
-                    return
-                finally:
-                    CURRENT.reset(token)
-                await asyncio.to_thread(self._finish, delivery_id, finisher)
-                self._release_next(sender_hash, delivery_id)
+                await self._handle(Delivery(self.channel, provider_id, delivery_id), sender_hash, payload, claimed)
         finally:
             self._in_flight.discard(delivery_id)
+
+    async def _handle(self, delivery: Delivery, sender_hash: Optional[str], payload: dict, claimed: bool) -> None:
+        """Claim, run the handler, finish (the caller holds the sender's lock).
+
+        The database locked past its busy timeout or unreachable (OperationalError) at any step
+        postpones the delivery, like a failed turn: it is tried again, nothing is lost. A step
+        already done is safe to repeat (Rasa answers a completed turn from its stored replies).
+        """
+        delivery_id = delivery.id
+        try:
+            if not claimed:
+                claim = await asyncio.to_thread(self._claim, delivery_id)
+                if claim is None:  # handled or failed meanwhile
+                    self._release_next(sender_hash, delivery_id)
+                    return
+                provider_id, attempts, error = claim
+                delivery = Delivery(self.channel, provider_id, delivery_id, attempts,
+                                    apologised=(error or "").startswith(POSTPONED))
+            token = CURRENT.set(delivery)
+            try:
+                result = await self.handler(payload)
+            except Postponed as postponed:
+                if not await self._postpone(delivery, sender_hash, payload, str(postponed)):
+                    self._release_next(sender_hash, delivery_id)
+                return
+            except OperationalError:
+                raise
+            except Exception as error:  # noqa: BLE001 - one bad delivery must not stop the rest
+                log.exception("%s delivery #%d could not be handled", self.channel, delivery_id)
+                await asyncio.to_thread(self._fail, delivery_id, f"{type(error).__name__}: {error}"[:500])
+                self._release_next(sender_hash, delivery_id)
+                return
+            finally:
+                CURRENT.reset(token)
+            recorded = await asyncio.to_thread(self._finish, delivery_id, result, sender_hash)
+        except OperationalError as error:
+            log.warning("%s delivery #%d: the database was not available (%s); tried again later",
+                        self.channel, delivery_id, str(error.orig)[:80])
+            if not await self._postpone(delivery, sender_hash, payload, "database not available"):
+                self._release_next(sender_hash, delivery_id)
+            return
+        if isinstance(result, Answer):
+            await self.outbox.send(delivery_id, sender_hash, recorded)  # still in line for this sender
+        self._release_next(sender_hash, delivery_id)
 
     async def _postpone(self, delivery: Delivery, sender_hash: Optional[str], payload: dict, reason: str) -> bool:
         """Keep the delivery for a later try; False when it has had its tries (then it is failed)."""
@@ -240,13 +307,16 @@ class Intake:
             log.error("%s delivery #%d still failed after %d attempts (%s); given up",
                       self.channel, delivery.id, delivery.attempt, reason)
             return False
-        await asyncio.to_thread(self._mark_postponed, delivery.id, reason)
+        try:
+            await asyncio.to_thread(self._mark_postponed, delivery.id, reason)
+        except OperationalError:  # the retry below still happens; the row says "received" anyway
+            log.warning("%s delivery #%d: could not note the postponement", self.channel, delivery.id)
         queue = self._waiting.setdefault(sender_hash or "", [])
         if delivery.id not in queue:
             queue.insert(0, delivery.id)
         base = RETRY_BASE_SECONDS if self.retry_base is None else self.retry_base
         wait = min(base * 2 ** (delivery.attempt - 1), RETRY_MAX_SECONDS)
-        log.warning("%s delivery #%d postponed after attempt %d (%s); the citizen was told, next try in %.0f s",
+        log.warning("%s delivery #%d postponed after attempt %d (%s); next try in %.0f s",
                     self.channel, delivery.id, delivery.attempt, reason, wait)
 
         async def later() -> None:
@@ -292,18 +362,30 @@ class Intake:
         with self.database.session() as session:
             InboundLog(session).postpone(delivery_id, f"{POSTPONED}: {reason}")
 
-    def _finish(self, delivery_id: int, finisher: Optional[Finisher]) -> None:
+    def _finish(self, delivery_id: int, result: Union[Answer, Finisher, None], sender_hash: Optional[str]) -> list:
+        """One transaction: the turn's writes, its replies into the outbox, and "handled"; returns the replies."""
+        answer = result if isinstance(result, Answer) else None
+        if answer is not None and self.outbox is None:
+            raise RuntimeError(f"{self.channel}: a handler answered but the intake has no reply sender")
+        finisher = answer.finisher if answer is not None else result
+
+        def write(session, with_finisher: bool) -> list:
+            if with_finisher and finisher is not None:
+                finisher(session)
+            recorded = self.outbox.record(session, delivery_id, sender_hash, answer) if answer is not None else []
+            InboundLog(session).mark_handled(delivery_id)
+            return recorded
         if finisher is not None:
             try:
                 with self.database.session() as session:
-                    finisher(session)
-                    InboundLog(session).mark_handled(delivery_id)
-                return
-            except Exception:  # noqa: BLE001 - the replies went out: never handle this delivery again
-                log.exception("%s delivery #%d: the writes after handling failed; marking it handled alone",
+                    return write(session, True)
+            except OperationalError:  # the database locked or gone: nothing was written, tried again
+                raise
+            except Exception:  # noqa: BLE001 - Rasa's turn is done: never run this delivery again
+                log.exception("%s delivery #%d: the writes after handling failed; marking it handled without them",
                               self.channel, delivery_id)
         with self.database.session() as session:
-            InboundLog(session).mark_handled(delivery_id)
+            return write(session, False)
 
     def _fail(self, delivery_id: int, error: str) -> None:
         with self.database.session() as session:

@@ -1,56 +1,56 @@
 """Telling reporters about status changes of their reports, per channel, in the background.
 
 Why in the channels: only a channel knows how to reach a person and under which rules (the
-WhatsApp 24-hour window). ``storage.lifecycle`` (routing engineer) says what is due with
-``pending_notifications(session, channel)`` and records the outcome with
-``mark_notified(session, change_id, outcome)``; each connector runs one loop that sends them.
+WhatsApp 24-hour window, templates, an SMS fallback). ``storage.lifecycle`` says what is due
+(``pending_notifications(session, channel)``: facts, no words) and records the outcome
+(``mark_notified``); the accessibility layer says it in the citizen's form
+(:meth:`AccessibilityLayer.status_update`: simple language, a voice note when voice is on, the
+satisfaction question with ``selesai``); the connector sends the replies. One loop per connector.
+
+A connector's sender is ``send(notification, replies) -> outcome`` (one of
+``storage.lifecycle.OUTCOMES``). An older sender ``send(address, text, last_inbound_at)`` (text
+only) still works when the loop is made without ``layer``; it gets the text in the citizen's
+language but no voice note.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Awaitable, Callable, List, Optional
+
+from accessibility.pipeline import AccessibilityLayer, Outgoing
+from storage import lifecycle
 
 log = logging.getLogger(__name__)
 
-# (address, text, last_inbound_at) -> outcome ("sent", "unreachable", "needs_template", "failed")
-Send = Callable[[str, str, Any], Awaitable[str]]
+Send = Callable[..., Awaitable[str]]
 INTERVAL_SECONDS = 60.0
 
 
-def _field(item: Any, *names: str) -> Any:
-    for name in names:
-        if isinstance(item, dict) and name in item:
-            return item[name]
-        if hasattr(item, name):
-            return getattr(item, name)
-    return None
+def delivered(outcome: str) -> bool:
+    """``sent``, ``sent_template`` and ``sent_sms`` all reached the citizen."""
+    return outcome.startswith("sent")
 
 
 class NotificationLoop:
-    def __init__(self, channel: str, runtime, send: Send, lifecycle, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, channel: str, runtime, send: Send, layer: Optional[AccessibilityLayer] = None,
+                 can_send_voice: bool = False, interval: float = INTERVAL_SECONDS) -> None:
         self.channel = channel
         self.runtime = runtime
         self.send = send
-        self.lifecycle = lifecycle
+        # Without a layer the sender is the older text-only kind (see the module docstring).
+        self._renders = layer is not None
+        self.layer = layer or AccessibilityLayer(runtime.settings, runtime.database)
+        self.can_send_voice = can_send_voice and self._renders
         self.interval = interval
-        # change id -> the user's last message time when the 24-hour window was found closed:
-        # not tried again (nor logged again) until the user writes and reopens it.
+        # change id -> the user's last message time when the 24-hour window was found closed
+        # (and no template could be sent): not tried again until the user writes and reopens it.
         self._waiting: dict = {}
 
     @classmethod
-    def for_channel(cls, channel: str, runtime, send: Send, interval: float = INTERVAL_SECONDS
-                    ) -> Optional["NotificationLoop"]:
-        """None (and one log line) while storage.lifecycle has no notifications to offer."""
-        try:
-            from storage import lifecycle
-        except ImportError:
-            log.info("%s: status notifications are off (storage.lifecycle is not available)", channel)
-            return None
-        if not all(hasattr(lifecycle, name) for name in ("pending_notifications", "mark_notified")):
-            log.info("%s: status notifications are off (storage.lifecycle has no pending_notifications)", channel)
-            return None
-        return cls(channel, runtime, send, lifecycle, interval)
+    def for_channel(cls, channel: str, runtime, send: Send, layer: Optional[AccessibilityLayer] = None,
+                    can_send_voice: bool = False, interval: float = INTERVAL_SECONDS) -> "NotificationLoop":
+        return cls(channel, runtime, send, layer, can_send_voice, interval)
 
     async def run(self) -> None:
         while True:
@@ -63,34 +63,43 @@ class NotificationLoop:
             await asyncio.sleep(self.interval)
 
     async def once(self) -> int:
-        """Send what is due now; returns how many were handed to the provider."""
-        def pending():
+        """Send what is due now; returns how many reached the citizen (by any route)."""
+        def pending() -> List[lifecycle.Notification]:
             with self.runtime.database.session() as session:
-                return list(self.lifecycle.pending_notifications(session, self.channel))
-        items = await asyncio.to_thread(pending)
+                return list(lifecycle.pending_notifications(session, self.channel))
         sent = 0
-        for item in items:
-            change_id = _field(item, "change_id", "id")
-            address = _field(item, "address")
-            text = _field(item, "text", "message")
-            if change_id is None or not address or not text:
-                continue
-            last_inbound_at = _field(item, "last_inbound_at")
-            if change_id in self._waiting and self._waiting[change_id] == last_inbound_at:
+        for item in await asyncio.to_thread(pending):
+            if self._waiting.get(item.change_id, object()) == item.last_inbound_at:
                 continue
             try:
-                outcome = await self.send(str(address), str(text), last_inbound_at)
+                replies = await self.layer.status_update(item, self.can_send_voice)
+                outcome = await self._send(item, replies)
             except Exception as error:  # noqa: BLE001 - recorded, the next item still goes out
-                log.error("%s: status notification #%s not sent: %s", self.channel, change_id, error)
+                log.error("%s: status notification #%s not sent: %s", self.channel, item.change_id,
+                          type(error).__name__)
                 outcome = "retry_later"
-            sent += outcome == "sent"
             if outcome == "needs_template":
-                self._waiting[change_id] = last_inbound_at
+                self._waiting[item.change_id] = item.last_inbound_at
             else:
-                self._waiting.pop(change_id, None)
+                self._waiting.pop(item.change_id, None)
+            if delivered(outcome):
+                sent += 1
+                await self.layer.status_update_delivered(item)
 
-            def mark(change_id=change_id, outcome=outcome) -> None:
+            def mark(change_id: int = item.change_id, outcome: str = outcome) -> None:
                 with self.runtime.database.session() as session:
-                    self.lifecycle.mark_notified(session, change_id, outcome)
+                    lifecycle.mark_notified(session, change_id, outcome)
             await asyncio.to_thread(mark)
         return sent
+
+    async def _send(self, item: lifecycle.Notification, replies: List[Outgoing]) -> str:
+        if self._renders:
+            return await self.send(item, replies)
+        text = "\n\n".join(reply.text for reply in replies if reply.text)
+        return await self.send(str(item.address), text, item.last_inbound_at)
+
+
+def flat_text(replies: List[Outgoing]) -> str:
+    """The replies as one line of text (a template variable may hold no line breaks)."""
+    return " ".join(" ".join((reply.text or "").split()) for reply in replies if reply.text)
+

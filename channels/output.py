@@ -1,13 +1,12 @@
-"""Rasa's output-channel methods, turned into one channel-neutral reply each.
+"""Shaping a turn's replies before a connector sends them (joining short texts).
 
-Why: every connector answers Rasa's ``send_text_message`` / ``send_text_with_buttons`` /
-``send_image_url`` the same way: wrap the content in an :class:`Outgoing` and send it with the
-channel's own ``_send(recipient_id, reply)``, which knows the provider's limits.
+Why: every provider call is a message on the citizen's phone; consecutive texts are joined
+wherever the provider's limit allows, the same way on every channel.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Dict, List, Text
+from typing import Callable, List
 
 from accessibility.pipeline import Outgoing
 
@@ -38,20 +37,3 @@ def merge_texts(replies: List[Outgoing], fits: Callable[[Outgoing], bool]) -> Li
 
 def _joinable(reply: Outgoing) -> bool:
     return bool(reply.text and reply.text.strip()) and reply.voice_ogg is None and not reply.image
-
-
-class SendsOutgoing:
-    """Mixed into an ``OutputChannel`` that implements ``async _send(recipient_id, reply)``."""
-
-    async def _send(self, recipient_id: Text, reply: Outgoing) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(text=text))
-
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
-                                     **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(text=text, buttons=list(buttons)))
-
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, Outgoing(image=image))

@@ -6,13 +6,9 @@ layer remembers the last choices per user). Everything else is the shared Twilio
 """
 from __future__ import annotations
 
-from channels.twilio_gateway import SMS, TwilioInput, TwilioOutput
-
-
-class SmsOutput(TwilioOutput):
-    kind = SMS
+from channels.twilio_connector import TwilioInput
+from channels.twilio_kinds import SMS
 
 
 class SmsInput(TwilioInput):
     kind = SMS
-    output_class = SmsOutput

@@ -14,170 +14,86 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import warnings
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import Forbidden, TelegramError
 
+from accessibility.citizen_text import entry, say
 from accessibility.pipeline import Outgoing
 from channels import redact
-from channels.blueprints import ConnectorLifecycle, connector_blueprint
-from channels.conversation import Conversation
+from channels.connector_lifecycle import ConnectorLifecycle, connector_blueprint
+from channels.turn import Conversation
 from channels.delivery import Postponed
+from channels.handover import HandoverOutbox
 from channels.intake import Finisher, Intake
 from channels.notifications import NotificationLoop
-from channels.output import SendsOutgoing, merge_texts
-from channels.runtime import Runtime, load_runtime
-from channels.sending import Retry, RetryPolicy, send_with_retry
+from channels.output import merge_texts
+from channels.reply_outbox import FAILED, RETRY, SENT, Answer, Sent
+from channels.connector_runtime import Runtime
+from channels.sending import send_with_retry
 from channels.telegram_http import AiohttpRequest
 from channels.telegram_parse import MAX_DOWNLOAD_BYTES, TelegramInbound, parse_update, sender_of
+from channels.telegram_send import TEXT_LIMIT, TelegramSender, classify, showing
 from channels.text_split import split_text
-from storage.identity import parse_sender_id
 
 log = logging.getLogger(__name__)
 
 NAME = "telegram"
-TEXT_LIMIT = 4096
-CALLBACK_DATA_LIMIT = 64  # bytes, Bot API
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
-UNSUPPORTED_REPLY = ("Maaf, saya belum bisa membaca pesan jenis ini. "
-                     "Silakan ketik pesan Anda atau kirim pesan suara.")
-EDITED_REPLY = "Pesan yang diubah tidak saya baca ulang. Silakan kirim pesan baru."
-TOO_LARGE_REPLY = ("Maaf, berkas ini lebih dari 20 MB sehingga tidak bisa saya terima. "
-                   "Silakan kirim yang lebih kecil atau lebih pendek.")
-DOWNLOAD_FAILED_REPLY = "Maaf, berkas Anda gagal saya terima. Silakan kirim sekali lagi."
-ATTACHMENT_SAVED_REPLY = "Terima kasih, berkas Anda sudah saya simpan untuk laporan ini."
+# What the connector says itself lives in accessibility/citizen_text.yml (with simple variants);
+# these are the regular forms, as the tests name them.
+UNSUPPORTED_REPLY = entry("channel.unsupported").regular
+EDITED_REPLY = entry("channel.edited").regular
+TOO_LARGE_REPLY = entry("channel.too_large").regular
+DOWNLOAD_FAILED_REPLY = entry("channel.download_failed").regular
+ATTACHMENT_SAVED_REPLY = entry("channel.attachment_saved").regular
 # A text turn shows "typing" only if no reply is ready after this many seconds.
 TYPING_AFTER = 1.0
 
 
-def classify(error: BaseException) -> Optional[Retry]:
-    """Retry only what cannot have been delivered: no connection, 5xx, flood control."""
-    if isinstance(error, RetryAfter):
-        with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta later
-            warnings.simplefilter("ignore")
-            after = error.retry_after
-        return Retry("429 flood control", after.total_seconds() if hasattr(after, "total_seconds") else float(after))
-    if isinstance(error, TimedOut):
-        cause = error.__cause__
-        # Only a connect or pool timeout proves the request never left.
-        if cause is not None and type(cause).__name__ in ("ConnectTimeout", "PoolTimeout"):
-            return Retry("connect timeout")
-        return None
-    if isinstance(error, (BadRequest, Forbidden)):
-        return None
-    if isinstance(error, NetworkError):
-        return Retry(str(error)[:80])
-    return None
+class TelegramReplies:
+    """The reply outbox's view of Telegram (channels/reply_outbox.py): one Bot API call per unit.
 
-
-def _is_blocked(error: BaseException) -> bool:
-    return isinstance(error, Forbidden)  # blocked, deactivated or kicked: stop sending either way
-
-
-def word_label(title: str, position: int) -> str:
-    """Screen readers read emoji-only labels as Unicode names: give such a button words."""
-    return title if any(char.isalnum() for char in title) else f"Pilihan {position}"
-
-
-def keyboard(buttons: List[dict]) -> Optional[InlineKeyboardMarkup]:
-    if not buttons:
-        return None
-    rows = []
-    for position, button in enumerate(buttons, start=1):
-        payload = str(button.get("payload") or button.get("title") or position)
-        # callback_data holds 64 bytes; a longer payload is sent as its number, which the
-        # accessibility layer maps back onto the buttons it remembers for this user.
-        data = payload if len(payload.encode("utf-8")) <= CALLBACK_DATA_LIMIT else str(position)
-        rows.append([InlineKeyboardButton(word_label(str(button.get("title", "")), position), callback_data=data)])
-    return InlineKeyboardMarkup(rows)
-
-
-class TelegramSender:
-    """Sends channel-neutral replies the way Telegram can show them."""
-
-    def __init__(self, bot: Bot, policy: RetryPolicy = RetryPolicy()) -> None:
-        self.bot = bot
-        self.policy = policy
-
-    async def _call(self, what: str, operation: Callable[[], Awaitable[Any]]) -> Any:
-        return await send_with_retry(operation, classify, self.policy, what=f"telegram {what}")
-
-    async def send(self, chat_id: int, reply: Outgoing) -> None:
-        """Raises Forbidden when the user blocked the bot (the caller marks them unreachable)."""
-        parts = split_text(reply.text or "", TEXT_LIMIT)
-        markup = keyboard(reply.buttons)
-        if not parts and markup is not None:
-            parts = ["Silakan pilih:"]
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            await self._call("sendMessage", lambda part=part, last=last: self.bot.send_message(
-                chat_id, part, reply_markup=markup if last else None))
-        if reply.image:
-            await self._call("sendPhoto", lambda: self.bot.send_photo(chat_id, reply.image))
-        if reply.voice_ogg:
-            await self._call("sendVoice", lambda: self.bot.send_voice(chat_id, reply.voice_ogg))
-
-    async def action(self, chat_id: int, action: str) -> None:
-        with contextlib.suppress(TelegramError):
-            await self.bot.send_chat_action(chat_id, action)
-
-
-# Chat-action calls still in flight when their turn ended (kept so they are not collected).
-_FINISHING: Set[asyncio.Task] = set()
-
-
-def _action_finished(task: asyncio.Task) -> None:
-    _FINISHING.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("chat action failed: %s", type(task.exception()).__name__)
-
-
-@contextlib.asynccontextmanager
-async def showing(sender: TelegramSender, chat_id: int, action: str, after: float = 0.0):
-    """Keep a chat action ("typing", "record_voice") visible while slow work runs (it lasts 5 s).
-
-    ``after``: show it only once the work has taken that long. A text turn is usually answered
-    well within a second, and then "typing" would be one more API call that nobody sees.
-
-    When the work ends, the loop is told to stop rather than cancelled: cancelling an HTTP
-    request mid-flight could leave the handler waiting on the HTTP client's clean-up for ever
-    (measured: text turns at 50 concurrent users that were recorded and never handled). A call
-    already under way finishes on its own, bounded by the client's timeouts, while the replies
-    go out.
+    Telegram cannot be asked what a bot sent, so a reply in flight at a crash is sent again.
     """
-    done = asyncio.Event()
 
-    async def pause(seconds: float) -> bool:
-        """True once the work is done (waiting at most ``seconds``)."""
+    def __init__(self, sender: TelegramSender, conversation: Conversation) -> None:
+        self.sender = sender
+        self.conversation = conversation
+
+    def units(self, reply: Outgoing) -> List[Outgoing]:
+        parts = split_text(reply.text or "", TEXT_LIMIT)
+        if not parts and reply.buttons:
+            parts = [say("channel.pick_one")]
+        units = [Outgoing(text=part, buttons=list(reply.buttons) if index == len(parts) - 1 else [])
+                 for index, part in enumerate(parts)]
+        if reply.image:
+            units.append(Outgoing(image=reply.image))
+        if reply.voice_ogg:
+            units.append(Outgoing(voice_ogg=reply.voice_ogg))
+        return units
+
+    async def send(self, address: str, reply: Outgoing, anonymous: bool) -> Sent:
         try:
-            await asyncio.wait_for(done.wait(), seconds)
-        except asyncio.TimeoutError:
-            return False
-        return True
+            await self.sender.send(int(address), reply)
+        except Forbidden as error:
+            hashed = self.conversation.identity(address)
+            await self.conversation.mark_unreachable(hashed)
+            log.info("telegram user %s… is unreachable (%s); not retrying", hashed[:8], error)
+            return Sent(FAILED)
+        except TelegramError as error:
+            return Sent(RETRY if classify(error) is not None else FAILED)
+        return Sent(SENT)
 
-    async def keep() -> None:
-        if after > 0 and await pause(after):
-            return
-        while not done.is_set():
-            await sender.action(chat_id, action)
-            if await pause(4.5):
-                return
-
-    task = asyncio.get_running_loop().create_task(keep())
-    _FINISHING.add(task)
-    task.add_done_callback(_action_finished)
-    try:
-        yield
-    finally:
-        done.set()
+    async def already_delivered(self, address: str, reply: Outgoing, since) -> Optional[bool]:
+        return None  # the Bot API has no way to list what a bot sent
 
 
 class TelegramHandler:
@@ -188,8 +104,8 @@ class TelegramHandler:
         self.sender = TelegramSender(bot)
         self.conversation = conversation
 
-    async def __call__(self, payload: dict) -> Optional[Finisher]:
-        """Returns what is left to store once the replies are out (channels.intake runs it)."""
+    async def __call__(self, payload: dict) -> Union[Answer, Finisher, None]:
+        """The turn's replies and what is left to store, for the intake to record and send."""
         try:
             inbound = parse_update(Update.de_json(payload, self.bot))
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError, OSError) as error:
@@ -210,9 +126,10 @@ class TelegramHandler:
             log.info("telegram user %s… blocked the bot; marked unreachable", hashed[:8])
             return
         attachments = await self.conversation.arrived(hashed, str(inbound.chat_id))
+        replies: Optional[List[Outgoing]] = None
         try:
             try:
-                await self._handle(inbound, hashed, attachments)
+                replies = await self._handle(inbound, hashed, attachments)
             except Postponed as postponed:
                 for reply in postponed.replies:  # "kept, will be answered"; the intake retries
                     await self.sender.send(inbound.chat_id, reply)
@@ -220,15 +137,18 @@ class TelegramHandler:
         except Forbidden as error:
             await self.conversation.mark_unreachable(hashed)
             log.info("telegram user %s… is unreachable (%s); not retrying", hashed[:8], error)
+        if replies:
+            return Answer(str(inbound.chat_id), replies, self.conversation.finisher(hashed))
         return self.conversation.finisher(hashed)
 
-    async def _handle(self, inbound: TelegramInbound, hashed: str, attachments: int) -> None:
+    async def _handle(self, inbound: TelegramInbound, hashed: str, attachments: int) -> Optional[List[Outgoing]]:
+        """Sends the channel's own notices itself; returns the turn's replies (for the outbox)."""
         chat_id = inbound.chat_id
         if inbound.kind == "edited":
-            await self.sender.send(chat_id, Outgoing(text=EDITED_REPLY))
+            await self._say(chat_id, hashed, "channel.edited")
             return
         if inbound.kind == "unsupported":
-            await self.sender.send(chat_id, Outgoing(text=UNSUPPORTED_REPLY))
+            await self._say(chat_id, hashed, "channel.unsupported")
             return
         metadata: Dict[str, Any] = dict(inbound.metadata)
         audio: Optional[bytes] = None
@@ -236,13 +156,13 @@ class TelegramHandler:
         media = inbound.media
         if media is not None:
             if media.file_size is not None and media.file_size > MAX_DOWNLOAD_BYTES:
-                await self.sender.send(chat_id, Outgoing(text=TOO_LARGE_REPLY))
+                await self._say(chat_id, hashed, "channel.too_large")
                 return
             action = ChatAction.RECORD_VOICE if media.kind in ("voice", "audio") else ChatAction.TYPING
             async with showing(self.sender, chat_id, action):
                 data = await self._download(media.file_id)
             if data is None:
-                await self.sender.send(chat_id, Outgoing(text=DOWNLOAD_FAILED_REPLY))
+                await self._say(chat_id, hashed, "channel.download_failed")
                 return
             if media.kind in ("voice", "audio"):
                 audio, audio_mime = data, media.mime_type
@@ -252,7 +172,7 @@ class TelegramHandler:
                 metadata["attachments"] = count
                 if not inbound.text:
                     # A file without a caption is not an answer to the question on screen.
-                    await self.sender.send(chat_id, Outgoing(text=ATTACHMENT_SAVED_REPLY))
+                    await self._say(chat_id, hashed, "channel.attachment_saved")
                     return
         metadata.setdefault("attachments", attachments)
         if audio is not None:
@@ -263,7 +183,11 @@ class TelegramHandler:
             replies = await self.conversation.turn(hashed, text=inbound.text, audio=audio,
                                                    audio_mime=audio_mime, metadata=metadata,
                                                    can_send_voice=True)
-        for reply in merge_texts(replies, lambda joined: len(joined.text) <= TEXT_LIMIT):
+        return merge_texts(replies, lambda joined: len(joined.text) <= TEXT_LIMIT)
+
+    async def _say(self, chat_id: int, hashed: str, key: str) -> None:
+        """One of the connector's own messages, in the citizen's form (the accessibility layer renders it)."""
+        for reply in await self.conversation.layer.say(NAME, hashed, key, can_send_voice=True):
             await self.sender.send(chat_id, reply)
 
     async def _download(self, file_id: str) -> Optional[bytes]:
@@ -283,34 +207,7 @@ class TelegramHandler:
             return None
 
 
-class TelegramOutput(SendsOutgoing, OutputChannel):
-    """Rasa's output channel for Telegram (``get_output_channel``; replies of a turn go out through the handler).
-
-    Holds a Bot; the recipient is our hashed sender id, resolved to the stored chat id.
-    """
-
-    @classmethod
-    def name(cls) -> Text:
-        return NAME
-
-    def __init__(self, bot: Bot, conversation: Conversation) -> None:
-        self.sender = TelegramSender(bot)
-        self.conversation = conversation
-
-    async def _chat_of(self, recipient_id: Text) -> Optional[int]:
-        channel, hashed = parse_sender_id(recipient_id, self.conversation.settings.identity_key)
-        address = await self.conversation.address_of(hashed) if channel == NAME else None
-        return int(address) if address else None
-
-    async def _send(self, recipient_id: Text, reply: Outgoing) -> None:
-        chat_id = await self._chat_of(recipient_id)
-        if chat_id is None:
-            log.warning("telegram: no chat known for a recipient; message not sent")
-            return
-        await self.sender.send(chat_id, reply)
-
-
-class TelegramInput(ConnectorLifecycle, InputChannel):
+class TelegramInput(ConnectorLifecycle):
     """The Telegram connector (``channels.telegram.TelegramInput``, served by the channel gateway)."""
 
     @classmethod
@@ -318,24 +215,16 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
         return NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
-        return cls(load_runtime(NAME))
+    def from_runtime(cls, runtime: Runtime) -> "TelegramInput":
+        return cls(runtime)
 
     def __init__(self, runtime: Runtime) -> None:
-        section = runtime.settings.section(f"channels.{NAME}")
+        configured = runtime.settings.telegram  # typed and validated by the loader (bot/settings.py)
         self.runtime = runtime
-        self.token: str = section.require("token")
-        self.secret: Optional[str] = section.get("webhook_secret")
-        self.api_base_url: str = section.get("api_base_url", "https://api.telegram.org").rstrip("/")
-        mode = section.get("mode", "auto")
-        public_url = runtime.public_url
-        self.mode = ("webhook" if public_url else "polling") if mode == "auto" else mode
-        if self.mode == "webhook" and not public_url:
-            from bot.settings import ConfigError
-            raise ConfigError("channels.telegram.mode is webhook but server.public_url is not set")
-        if self.mode == "webhook" and not self.secret:
-            from bot.settings import ConfigError
-            raise ConfigError("channels.telegram.webhook_secret is required for webhooks (TELEGRAM_WEBHOOK_SECRET)")
+        self.token: str = configured.token
+        self.secret: Optional[str] = configured.webhook_secret
+        self.api_base_url: str = configured.api_base_url
+        self.mode = configured.mode
         redact.protect([self.token, self.secret or ""])
         self.bot: Optional[Bot] = None
         self.intake: Optional[Intake] = None
@@ -350,11 +239,6 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
     @property
     def webhook_url(self) -> str:
         return f"{self.runtime.public_url}/webhooks/{NAME}/webhook"
-
-    def get_output_channel(self) -> Optional[OutputChannel]:
-        if self.bot is None or self.conversation is None:
-            return None
-        return TelegramOutput(self.bot, self.conversation)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = connector_blueprint(NAME, self, on_new_message)
@@ -394,17 +278,21 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
         else:
             self._background.append(asyncio.get_running_loop().create_task(self._poll()))
             log.info("telegram long polling started (no server.public_url)")
-        notifier = NotificationLoop.for_channel(NAME, self.runtime, self._notify)
-        if notifier is not None:
+        notifier = self.notification_loop()
+        if notifier is not None:  # None: switched off (the turn-cost test does, to count a turn alone)
             self._background.append(asyncio.get_running_loop().create_task(notifier.run()))
+        # What staff write in the console's handover inbox (channels/handover.py).
+        outbox = HandoverOutbox(NAME, self.runtime, self.conversation.layer, self._send_staff_message)
+        self._background.append(asyncio.get_running_loop().create_task(outbox.run()))
 
     async def prepare(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """The Bot and the handling path, without receiving anything yet."""
         self.bot = self.make_bot()
         await self.bot.initialize()
         self.conversation = Conversation(NAME, self.runtime.settings, self.runtime.database, on_new_message)
-        self.intake = Intake(self.runtime.database, NAME, TelegramHandler(self.bot, self.conversation),
-                             retry_base=self.runtime.retry_seconds)
+        handler = TelegramHandler(self.bot, self.conversation)
+        self.intake = Intake(self.runtime.database, NAME, handler, retry_base=self.runtime.retry_seconds,
+                             sender=TelegramReplies(handler.sender, self.conversation))
 
     async def stop(self) -> None:
         await self._stop_background()
@@ -437,12 +325,34 @@ class TelegramInput(ConnectorLifecycle, InputChannel):
                 await self.intake.accept(str(update.update_id), hashed, data)
                 offset = update.update_id + 1
 
-    async def _notify(self, address: str, text: str, last_inbound_at) -> str:
-        """Send one status notification; returns the outcome for mark_notified."""
+    async def _send_staff_message(self, address: str, reply: Outgoing, _last_inbound_at) -> str:
         try:
-            await TelegramSender(self.bot).send(int(address), Outgoing(text=text))
+            await TelegramSender(self.bot).send(int(address), reply)
             return "sent"
         except Forbidden:
-            hashed = self.conversation.identity(address)
-            await self.conversation.mark_unreachable(hashed)
+            await self.conversation.mark_unreachable(self.conversation.identity(address))
             return "unreachable"
+
+    def notification_loop(self) -> NotificationLoop:
+        """Status updates for Telegram users: text, buttons and voice notes like any reply."""
+        return NotificationLoop.for_channel(NAME, self.runtime, self._notify, layer=self.conversation.layer,
+                                            can_send_voice=True)
+
+    async def send(self, address: str, replies: List[Outgoing]) -> str:
+        """The connector contract's send: replies to a chat id, each unit as Telegram shows it.
+
+        Returns ``sent`` or ``unreachable`` (the user blocked the bot: marked so, never retried);
+        a transient failure left after the retry rules raises, for the caller to try later.
+        """
+        sender = TelegramSender(self.bot)
+        try:
+            for reply in replies:
+                await sender.send(int(address), reply)
+        except Forbidden:
+            await self.conversation.mark_unreachable(self.conversation.identity(address))
+            return "unreachable"
+        return "sent"
+
+    async def _notify(self, notification, replies: List[Outgoing]) -> str:
+        """Send one status update (already in the citizen's form); the outcome for mark_notified."""
+        return await self.send(notification.address, replies)

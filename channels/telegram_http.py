@@ -21,6 +21,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from channels.sending import connect_timed_out
+from shared.http_sessions import KeptSession
 
 # PTB's HTTPXRequest defaults.
 CONNECT_TIMEOUT = 5.0
@@ -42,28 +43,27 @@ class AiohttpRequest(BaseRequest):
     """A keep-alive aiohttp session per request object (the Bot has two: calls and getUpdates)."""
 
     def __init__(self, pool_size: int = POOL_SIZE, read_timeout: Optional[float] = READ_TIMEOUT) -> None:
-        self._pool_size = pool_size
         self._read_timeout = read_timeout
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._sessions = KeptSession(limit=pool_size)
+        self._initialized = False
 
     @property
     def read_timeout(self) -> Optional[float]:
         return self._read_timeout
 
     async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._pool_size))
+        self._sessions.get()
+        self._initialized = True
 
     async def shutdown(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        await self._sessions.close()
+        self._initialized = False
 
     async def do_request(self, url: str, method: str, request_data: Optional[RequestData] = None,
                          read_timeout=BaseRequest.DEFAULT_NONE, write_timeout=BaseRequest.DEFAULT_NONE,
                          connect_timeout=BaseRequest.DEFAULT_NONE,
                          pool_timeout=BaseRequest.DEFAULT_NONE) -> Tuple[int, bytes]:
-        if self._session is None or self._session.closed:
+        if not self._initialized:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
         fields = request_data.json_parameters if request_data else None
@@ -82,7 +82,7 @@ class AiohttpRequest(BaseRequest):
         total = None if None in (connect, read, write) else connect + write + read
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout,
+            async with self._sessions.get().request(method, url, data=body, timeout=timeout,
                                              headers={"User-Agent": self.USER_AGENT}) as answer:
                 return answer.status, await answer.read()
         except asyncio.TimeoutError as error:  # aiohttp's ServerTimeoutError is one too

@@ -12,7 +12,7 @@ from typing import Optional
 
 from telegram import Update
 
-from channels.typed import typed
+from channels.slash_commands import strip_slash_command
 
 # Telegram's own limit for getFile downloads.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -89,7 +89,7 @@ def parse_update(update: Update) -> TelegramInbound:
         # and places the group should not see); stay silent rather than spam the group.
         return TelegramInbound(kind="ignored")
     chat_id = message.chat.id
-    caption = typed(message.caption)
+    caption = strip_slash_command(message.caption)
     if message.text is not None:
         return _text_message(chat_id, message.text)
     if message.voice is not None:
@@ -133,4 +133,4 @@ def _text_message(chat_id: int, text: str) -> TelegramInbound:
                                    event_code=code, metadata=metadata)
         if command in COMMAND_INTENTS:
             return TelegramInbound(kind="message", chat_id=chat_id, text=COMMAND_INTENTS[command])
-    return TelegramInbound(kind="message", chat_id=chat_id, text=typed(text))
+    return TelegramInbound(kind="message", chat_id=chat_id, text=strip_slash_command(text))

@@ -7,13 +7,9 @@ within 24 hours of the user's last message. Everything else is the shared Twilio
 """
 from __future__ import annotations
 
-from channels.twilio_gateway import WHATSAPP, TwilioInput, TwilioOutput
-
-
-class WhatsAppOutput(TwilioOutput):
-    kind = WHATSAPP
+from channels.twilio_connector import TwilioInput
+from channels.twilio_kinds import WHATSAPP
 
 
 class WhatsAppInput(TwilioInput):
     kind = WHATSAPP
-    output_class = WhatsAppOutput

@@ -10,7 +10,7 @@ import hmac
 import re
 from typing import Tuple, Union
 
-HASHED_CHANNELS = ("telegram", "sms", "whatsapp")
+HASHED_CHANNELS = ("telegram", "sms", "whatsapp", "web")
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -1,5 +1,7 @@
 """The life of a report after filing: allowed status changes, LAPOR! deadlines, notifications.
 
+Notifications are facts (:class:`Notification`); their words are the accessibility layer's.
+
 Why one module: the three are one rule set. A transition decides which deadline runs (filing
 starts the 3-working-day verification clock, forwarding starts the agency's 5-working-day
 response clock), and every transition a reporter can reach is a notification to send.
@@ -53,7 +55,9 @@ TRANSITIONS: Dict[str, FrozenSet[str]] = {
 assert set(TRANSITIONS) == set(REPORT_STATUSES)
 
 # Outcomes a channel reports (channels/notifications.py). These settle the notification:
-FINAL_OUTCOMES = ("sent", "unreachable", "failed", "gave_up")
+# "sent_template": WhatsApp outside its 24-hour window, through the approved template;
+# "sent_sms": the same, through the SMS fallback.
+FINAL_OUTCOMES = ("sent", "sent_template", "sent_sms", "unreachable", "failed", "gave_up")
 # These leave it pending for a later round: WhatsApp outside its 24-hour window ("needs_template")
 # is sent once the reporter writes again.
 LATER_OUTCOMES = ("needs_template", "retry_later")
@@ -173,6 +177,7 @@ def clock_that_matters(report: Report, today: Optional[dt.date] = None) -> Optio
     return None
 
 
+# Said by the check_status action (bot/actions/status.py keeps the simple-language wording).
 DEADLINE_WORDING: Dict[str, str] = {
     "verification_overdue": "Batas waktu verifikasi {date} sudah lewat. Laporan Anda akan kami prioritaskan.",
     "verification": "Laporan akan diverifikasi paling lambat {date}.",
@@ -196,7 +201,14 @@ def deadline_text(report: Report, today: Optional[dt.date] = None,
 
 @dataclass(frozen=True)
 class Notification:
+    """A status change a reporter is to be told about, as plain values.
+
+    Only facts: the words (regular or simple, text or voice) are the accessibility layer's
+    (``accessibility.status_updates``), so storage holds no citizen-facing text.
+    """
+
     change_id: int
+    report_id: int
     tracking_number: str
     status: str
     channel: str
@@ -204,38 +216,10 @@ class Notification:
     address: str
     # When the reporter last wrote to us: WhatsApp allows free-form messages within 24 hours.
     last_inbound_at: Optional[dt.datetime]
-    text: str
     changed_at: dt.datetime
-
-
-def notification_text(tracking_number: str, status: str, agency: Optional[str], note: Optional[str],
-                      response_due: Optional[dt.date] = None) -> str:
-    """The message a reporter gets when their report changes status, in plain Indonesian."""
-    where = agency or "instansi yang berwenang"
-    if status == "diterima":
-        text = f"Laporan {tracking_number} sudah kami terima dan akan segera diverifikasi."
-    elif status == "diverifikasi":
-        text = f"Laporan {tracking_number} sudah diverifikasi dan akan diteruskan ke instansi yang berwenang."
-    elif status == "diteruskan":
-        text = f"Laporan {tracking_number} sudah diteruskan ke {where}."
-        if response_due:
-            text += f" Instansi diharapkan menanggapi paling lambat {format_date(response_due)}."
-    elif status == "ditindaklanjuti":
-        text = f"Laporan {tracking_number} sedang ditindaklanjuti oleh {where}."
-    elif status == "selesai":
-        text = f"Laporan {tracking_number} sudah selesai ditangani. Terima kasih sudah melapor."
-    elif status == "ditunda":
-        text = f"Laporan {tracking_number} ditunda sementara."
-    elif status == "bukan_wewenang":
-        text = (f"Laporan {tracking_number} bukan wewenang instansi tujuan. "
-                "Petugas akan mencarikan instansi yang tepat.")
-    elif status == "diarsipkan":
-        text = f"Laporan {tracking_number} sudah diarsipkan dan tidak diproses lagi."
-    else:
-        text = f"Status laporan {tracking_number} sekarang: {status}."
-    if note and status in ("ditunda", "bukan_wewenang", "diarsipkan", "selesai", "ditindaklanjuti"):
-        text += f" Catatan petugas: {note.strip()}"
-    return text
+    agency: Optional[str] = None  # where the report went (this change's, else the report's)
+    note: Optional[str] = None  # the officer's note, told with the statuses that explain themselves
+    response_due: Optional[dt.date] = None  # diteruskan: the agency's 5-working-day deadline
 
 
 def pending_notifications(session: Session, channel: str, limit: int = 100) -> List[Notification]:
@@ -265,11 +249,10 @@ def pending_notifications(session: Session, channel: str, limit: int = 100) -> L
         response_due = None
         if change.status == "diteruskan":
             response_due = add_working_days(local_date(change.changed_at), RESPONSE_WORKING_DAYS)
-        text = notification_text(report.tracking_number, change.status, change.agency or report.agency,
-                                 change.note, response_due)
-        notifications.append(Notification(change.id, report.tracking_number, change.status, reporter.channel,
-                                          reporter.identity_hash, reporter.address, reporter.last_inbound_at,
-                                          text, change.changed_at))
+        notifications.append(Notification(
+            change.id, report.id, report.tracking_number, change.status, reporter.channel, reporter.identity_hash,
+            reporter.address, reporter.last_inbound_at, change.changed_at, agency=change.agency or report.agency,
+            note=change.note, response_due=response_due))
     return notifications
 
 
@@ -285,7 +268,9 @@ def mark_notified(session: Session, change_id: int, outcome: str) -> bool:
     change = session.get(StatusChange, change_id)
     if change is None:
         raise ValueError(f"no status change {change_id}")
+    change.notification_outcome = outcome
     if outcome in LATER_OUTCOMES:
+        session.flush()
         return False
     if change.notified_at is None:
         change.notified_at = utcnow()

@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -95,7 +96,8 @@ class Reporter(Base):
     address: Mapped[Optional[str]] = Column(String(64))
     # Telegram "bot was blocked by the user", Twilio 21610 (opted out): stop sending.
     unreachable_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
-    # WhatsApp allows free-form messages only within 24 hours of the user's last message.
+    # WhatsApp allows free-form messages only within 24 hours of the user's last message: kept for
+    # WhatsApp only, to the hour (ReporterRepository.wrote_in says why).
     last_inbound_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
     created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
 
@@ -160,6 +162,9 @@ class StatusChange(Base):
     changed_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
     # Set once the reporter was told (or could not be: see outbound_messages).
     notified_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+    # What the last attempt to tell the reporter came to (storage.lifecycle.OUTCOMES), shown to
+    # operators by `report-status`; with notified_at unset it is still pending (needs_template...).
+    notification_outcome: Mapped[Optional[str]] = Column(String(16))
 
     report = relationship("Report", back_populates="history")
 
@@ -249,8 +254,17 @@ class HandoverRequest(Base):
     reporter_id: Mapped[Optional[int]] = Column(ForeignKey("reporters.id"))
     report_in_progress: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     reason: Mapped[Optional[str]] = Column(Text)
-    state: Mapped[str] = Column(String(16), nullable=False, default="open")  # open|done
+    state: Mapped[str] = Column(String(16), nullable=False, default="open")  # HANDOVER_STATES
     created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    # Taken: a staff member answers and the assistant is paused for this conversation until
+    # the request is returned (state "done"); see HandoverMessage.
+    taken_by: Mapped[Optional[str]] = Column(String(64))
+    taken_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+    returned_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+
+
+# The gateway asks on every turn whether a person has this conversation (state "taken").
+Index("ix_handover_sender_state", HandoverRequest.sender_ref, HandoverRequest.state)
 
 
 class Profile(Base):
@@ -395,3 +409,184 @@ class ConversationEvent(Base):
     voice: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     simple_language: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     occurred_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+# --- the staff console (issue 16) ------------------------------------------------------------
+
+# operator: verifies and routes every report; agency_officer: only reports routed to their
+# agency; facilitator: outreach events and their figures; administrator: staff accounts.
+STAFF_ROLES = ("operator", "agency_officer", "facilitator", "administrator")
+HANDOVER_STATES = ("open", "taken", "done")
+
+
+class StaffAccount(Base):
+    """A person who signs in to the console; only an argon2 hash of the password is kept."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str] = Column(String(120), nullable=False)
+    role: Mapped[str] = Column(String(20), nullable=False)
+    # The agency whose reports an agency officer sees (as in reports.agency); NULL for other roles.
+    agency: Mapped[Optional[str]] = Column(String(200))
+    password_hash: Mapped[str] = Column(String(255), nullable=False)
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    last_login_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who did what, when, in the console: every sign-in, change and refusal.
+
+    ``target`` names the object (a tracking number, a handover id, an account); ``detail`` never
+    holds a phone number, a chat id or a password.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    actor: Mapped[str] = Column(String(64), nullable=False)
+    action: Mapped[str] = Column(String(40), nullable=False)
+    target: Mapped[Optional[str]] = Column(String(120))
+    detail: Mapped[Optional[str]] = Column(Text)
+    at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+class HandoverMessage(Base):
+    """One message of a conversation a person took over from the assistant.
+
+    ``direction`` "in" is the citizen's (kept for the officer instead of going to Rasa while the
+    handover is taken; ``inbound_ref`` is the delivery's message id, so a re-handled delivery is
+    stored once); "out" is the officer's or a notice (``kind`` "taken"/"returned"), delivered by
+    the citizen's channel in the gateway, which sets ``delivered_at`` and ``outcome``.
+    """
+
+    __tablename__ = "handover_messages"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    handover_id: Mapped[int] = Column(ForeignKey("handover_requests.id", ondelete="CASCADE"), nullable=False,
+                                      index=True)
+    direction: Mapped[str] = Column(String(3), nullable=False)  # in|out
+    kind: Mapped[str] = Column(String(12), nullable=False, default="text")  # text|voice|taken|returned|waiting
+    body: Mapped[Optional[str]] = Column(Text)
+    audio_path: Mapped[Optional[str]] = Column(String(500))
+    author: Mapped[Optional[str]] = Column(String(64))
+    inbound_ref: Mapped[Optional[str]] = Column(String(80), unique=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    delivered_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+    outcome: Mapped[Optional[str]] = Column(String(16))
+
+
+
+class ClosingRatingRequest(Base):
+    """The satisfaction question sent with a report's ``selesai`` update, until it is answered.
+
+    The answer arrives as an ordinary next message: if it is a rating it is stored as the
+    report's ``after_closed`` rating; either way the request is settled (``settled_at``) and never
+    asked again. Only reports with a reporter get one (an *anonim* report is never notified).
+    """
+
+    __tablename__ = "closing_rating_requests"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    report_id: Mapped[int] = Column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, unique=True)
+    channel: Mapped[str] = Column(String(20), nullable=False)
+    identity_hash: Mapped[str] = Column(String(64), nullable=False, index=True)
+    asked_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    settled_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+
+
+class PendingReply(Base):
+    """One reply of a handled turn that has not reached the provider yet: the reply outbox.
+
+    Written in the transaction that marks the delivery handled, before any provider call, one row
+    per provider call, in order (``position``); deleted as soon as the provider accepts it. So the
+    table holds only what is still to send, and a reply leaves nothing here once sent. ``address``
+    and the reply itself (text, buttons, voice note) are personal data kept for minutes at most.
+    A row found at start-up may have gone out or not: see channels/reply_outbox.py.
+    """
+
+    __tablename__ = "pending_replies"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = Column(Integer, nullable=False)
+    channel: Mapped[str] = Column(String(20), nullable=False)
+    position: Mapped[int] = Column(Integer, nullable=False)
+    address: Mapped[str] = Column(String(64), nullable=False)
+    # The intake's per-sender key (the sender hash), so a resumed reply keeps its place in line.
+    sender_key: Mapped[Optional[str]] = Column(String(64))
+    # An anonim filing's replies: logged (outbound_messages) with no sender.
+    anonymous: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    reply: Mapped[dict] = Column(JSON, nullable=False)  # {"text", "buttons", "image"}
+    voice_ogg: Mapped[Optional[bytes]] = Column(LargeBinary)
+    # Provider calls that failed in a way that proves nothing went out (busy, no connection).
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+
+
+Index("ix_pending_replies_delivery", PendingReply.delivery_id, PendingReply.position)
+Index("ix_pending_replies_channel", PendingReply.channel, PendingReply.id)
+
+
+class WebReply(Base):
+    """What the web chat page of one device still has to show: a bounded, per-device mailbox.
+
+    Why a table and not memory: the page may be closed, on a phone that lost its signal, or the
+    gateway may restart mid-conversation; the page then reconnects with the id of the last item
+    it has and gets only what it missed. An item the page confirms loses its content at once
+    (``kind`` "seen", body emptied, voice dropped: channels/web_send.py), so the table holds
+    minutes of replies, not a history; the emptied row stays (at most 100 per device, a day at
+    most) only so that SQLite, which reuses the highest id after a delete, never gives a new item
+    an id a page already has. A device is known only by the keyed hash of its random id.
+    ``source`` ("<delivery>#<n>") makes storing the replies of a retried turn a no-op.
+    """
+
+    __tablename__ = "web_replies"
+    __table_args__ = (UniqueConstraint("identity_hash", "source", name="uq_web_replies_source"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    identity_hash: Mapped[str] = Column(String(64), nullable=False)
+    source: Mapped[str] = Column(String(120), nullable=False)
+    # "reply" (the assistant), "heard" (the transcript of the citizen's voice note), or "seen"
+    # (confirmed by the page: its content is gone).
+    kind: Mapped[str] = Column(String(8), nullable=False, default="reply")
+    body: Mapped[dict] = Column(JSON, nullable=False)  # {"text", "buttons", "image"}
+    voice_ogg: Mapped[Optional[bytes]] = Column(LargeBinary)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+
+
+Index("ix_web_replies_device", WebReply.identity_hash, WebReply.id)
+
+
+class StaffSession(Base):
+    """A signed-in console session; only a SHA-256 of the session id (the cookie) is kept.
+
+    Deleted at logout, refused after ``expires_at``: the cookie alone is worth nothing.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    digest: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    account_id: Mapped[int] = Column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False,
+                                     index=True)
+    created_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)
+
+    account = relationship("StaffAccount")
+
+
+class Lease(Base):
+    """Which replica runs a background job now (issue 19): one row per job, taken with an expiry.
+
+    Why a row and not an advisory lock: SQLite has none, and a row shows an operator who holds
+    what and until when. A holder renews before ``expires_at``; a crashed holder's lease lapses
+    and another replica takes over (storage/leases.py).
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = Column(String(64), primary_key=True)
+    holder: Mapped[str] = Column(String(120), nullable=False)
+    expires_at: Mapped[dt.datetime] = Column(DateTime, nullable=False)

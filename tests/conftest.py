@@ -19,6 +19,11 @@ from typing import Iterator
 
 import pytest
 
+# One Chromium per session for every browser test (web chat, console): defined here once, since
+# Playwright's sync API refuses a second instance and each module importing the fixture would
+# start one of its own.
+from tests.support.browser import browser, page  # noqa: F401,E402
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="sapalapor-tests-"))
 TEST_ENV = {
     "SAPALAPOR_DATA_DIR": str(_SESSION_DIR / "data"),

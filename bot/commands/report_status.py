@@ -23,6 +23,8 @@ def register(subparsers) -> None:
     parser.add_argument("--agency", help="agency the report goes to (needed for diteruskan unless already set)")
     parser.add_argument("--category", choices=list(CATEGORIES), help="the right LAPOR! category code")
     parser.add_argument("--by", default="operator", help="who made the change (default: operator)")
+    parser.add_argument("--show", action="store_true",
+                        help="change nothing; show the status updates and whether the reporter got them")
     parser.set_defaults(func=run)
 
 
@@ -33,7 +35,7 @@ def run(args) -> int:
     from storage.repositories import ReportRepository
     from storage.routing.corrections import record_correction
 
-    if not (args.status or args.category or args.agency):
+    if not (args.status or args.category or args.agency or args.show):
         print("Nothing to change: give a status, --category or --agency.", file=sys.stderr)
         return 2
     database = Database.shared(load_settings(args.config).database_url)
@@ -61,7 +63,28 @@ def run(args) -> int:
                 deadline = deadline_text(report)
                 if deadline:
                     print(deadline)
+            print("\n".join(delivery_lines(report)))
     except LifecycleError as error:
         print(f"Not changed: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def delivery_lines(report) -> list:
+    """The report's status updates and what telling the reporter came to, for the operator."""
+    if report.privacy == "anonim":
+        return ["Status updates: none are sent (anonim: no reporter is stored)."]
+    lines = ["Status updates to the reporter:"]
+    history = sorted(report.history, key=lambda change: (change.changed_at, change.id or 0))
+    for index, change in enumerate(history):
+        when = f"{change.changed_at:%d-%m-%Y %H:%M} UTC"
+        if index == 0 and change.status == "diterima":
+            state = "told in the conversation (tracking number given at filing)"
+        elif change.notified_at is not None:
+            state = f"{change.notification_outcome or 'sent'} at {change.notified_at:%d-%m-%Y %H:%M} UTC"
+        elif change.notification_outcome:
+            state = f"pending ({change.notification_outcome})"
+        else:
+            state = "pending"
+        lines.append(f"  {change.status} ({when}): {state}")
+    return lines

@@ -1,8 +1,8 @@
 """``python -m bot run``: everything a newcomer needs to talk to the assistant.
 
 Migrates the database, trains the model only when the training data changed, starts the
-action server, the Rasa server and the channel gateway (serving the channels config.yml turns on)
-and, on a terminal, opens a chat. Stops them all on Ctrl+C.
+action server, the Rasa server, the channel gateway (serving the channels config.yml turns on)
+and the staff console, and, on a terminal, opens a chat. Stops them all on Ctrl+C.
 """
 from __future__ import annotations
 
@@ -46,9 +46,25 @@ def ensure_local_identity_key(data_dir: Path) -> None:
     os.environ["SAPALAPOR_IDENTITY_KEY"] = key_file.read_text(encoding="utf-8").strip()
 
 
+def ensure_local_console_key(data_dir: Path) -> None:
+    """As :func:`ensure_local_identity_key`, for the key that signs the console's session cookies."""
+    if os.environ.get("SAPALAPOR_CONSOLE_KEY"):
+        return
+    key_file = data_dir / ".console_key"
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        key_file.chmod(0o600)
+    os.environ["SAPALAPOR_CONSOLE_KEY"] = key_file.read_text(encoding="utf-8").strip()
+
+
 def run(args) -> int:
     settings = load_settings(args.config)
     ensure_local_identity_key(settings.data_dir)
+    ensure_local_console_key(settings.data_dir)
+    # The web chat is how a newcomer tries the assistant in a browser: on unless config.yml or
+    # the environment turned it off (SAPALAPOR_WEB_ENABLED=false).
+    os.environ.setdefault("SAPALAPOR_WEB_ENABLED", "true")
     settings = load_settings(args.config)  # now with the key
     settings.identity_key  # fail early, naming the key, if it is unusable
     print("==> Preparing the database")
@@ -84,8 +100,19 @@ def run(args) -> int:
             cwd=settings.base_dir, stdout=forward_log, stderr=subprocess.STDOUT,
         ))
         print("Forwarding new reports to forwarding.endpoint every 30 s")
+    # The staff console (console/, docs/console.md): its own process, stopped with the servers.
+    console = settings.section("console")
+    console_log = open(settings.data_dir / "runtime" / "console.log", "ab")
+    servers.processes.append(subprocess.Popen(
+        [sys.executable, "-m", "console"], cwd=settings.base_dir, stdout=console_log, stderr=subprocess.STDOUT,
+    ))
+    print(f"Staff console at http://{console.get('host', '127.0.0.1')}:{console.get('port', 5010, int)} "
+          "(first administrator: python -m bot console-admin NAME)")
     print(f"Ready: channels at {servers.channels_url}, Rasa at {servers.rasa_url} "
           f"(logs in {settings.data_dir / 'runtime'})")
+    if settings.channel_enabled("web"):
+        print(f"Web chat (open it in a browser): {servers.channels_url}/web/  "
+              f"(kiosk for an event: {servers.channels_url}/web/kiosk/<event code>)")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         if not args.no_chat and sys.stdin.isatty():

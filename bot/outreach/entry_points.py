@@ -1,7 +1,7 @@
 """The ways into a conversation for one event code, from ``config.yml``.
 
 Why it exists: the command prints them and the poster draws them; both must agree with each
-other and with what the channels parse (``channels.event_codes``). A channel whose address is
+other and with what the channels parse (``storage.event_codes``). A channel whose address is
 not configured is left out (and named in ``missing``), so a poster never shows a made-up number.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from bot.settings import Settings
-from channels.event_codes import (
+from storage.event_codes import (
     DEFAULT_SMS_KEYWORD,
     sms_keyword,
     telegram_deep_link,

@@ -4,6 +4,7 @@ Usage: ``with database.session() as session: ReportRepository(session).file(draf
 Calls are synchronous; async callers wrap them in ``asyncio.to_thread``.
 """
 from storage.repositories.attachments import ATTACHMENT_KINDS, AttachmentRepository
+from storage.repositories.closing_ratings import ClosingRatingRepository
 from storage.repositories.handovers import HandoverRepository
 from storage.repositories.inbound import InboundLog
 from storage.repositories.media_links import MediaLinkRepository
@@ -17,6 +18,7 @@ __all__ = [
     "ATTACHMENT_KINDS",
     "SPEECH_RATES",
     "AttachmentRepository",
+    "ClosingRatingRepository",
     "HandoverRepository",
     "InboundLog",
     "MediaLinkRepository",

@@ -3,7 +3,8 @@
 Why: providers re-send a delivery that got no quick answer (Telegram for about a minute,
 Twilio falls back after 15 s). The (channel, provider_id) unique constraint decides which call
 is the first, so a replay is answered without being handled twice. Payloads hold phone numbers
-and message text, so they are scrubbed as soon as the delivery is handled.
+and message text, so they are scrubbed as soon as the delivery is handled, and so is the
+sender's hash (a handled row keeps only channel, provider id, state and times).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ _ERROR_MAX = 2000
 _MARK_HANDLED = (
     update(InboundDelivery)
     .where(InboundDelivery.id == bindparam("delivery_id"))
-    .values(state="handled", handled_at=bindparam("at"), payload=None, error=None)
+    .values(state="handled", handled_at=bindparam("at"), payload=None, error=None, sender_hash=None)
     .execution_options(synchronize_session=False)
 )
 
@@ -73,7 +74,11 @@ class InboundLog:
         return delivery
 
     def mark_handled(self, delivery_id: int, at: Optional[dt.datetime] = None) -> None:
-        """Done: the payload (phone numbers, texts) is erased, only the dedupe key remains.
+        """Done: the payload (phone numbers, texts) and the sender's hash are erased, only the dedupe key remains.
+
+        The sender's hash is needed only while the delivery waits (its place in the sender's
+        line); kept next to the times of a handled delivery, it would tell who wrote the message
+        that filed an *anonim* report, to the second (issue 13).
 
         One UPDATE statement (no read first): it closes every channel turn.
         """
@@ -100,7 +105,7 @@ class InboundLog:
             update(InboundDelivery)
             .where(InboundDelivery.state == "failed", InboundDelivery.received_at < cutoff,
                    InboundDelivery.payload.isnot(null()))
-            .values(payload=None)
+            .values(payload=None, sender_hash=None)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount

@@ -1,10 +1,17 @@
-"""Messages we sent (or decided not to send) and the providers' delivery-status callbacks."""
+"""Messages we sent (or decided not to send) and the providers' delivery-status callbacks.
+
+Times here are kept to the hour (:func:`logged_hour`): a message logged under a sender's hash
+at the second an *anonim* report was filed (the read-back just before it, say) would tell who
+filed it (issue 13). Status callbacks match messages by the provider's id, not by time.
+"""
 from __future__ import annotations
 
+import datetime as dt
 from typing import List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from storage.models import OUTBOUND_STATES, DeliveryStatusEvent, OutboundMessage, utcnow
 
@@ -18,6 +25,10 @@ def _advances(current: str, new: str) -> bool:
     if new in _PROGRESS:
         return current not in _PROGRESS or _PROGRESS[new] >= _PROGRESS[current]
     return _PROGRESS.get(current, 0) < _DELIVERED
+
+
+def logged_hour(at: Optional[dt.datetime] = None) -> dt.datetime:
+    return (at or utcnow()).replace(minute=0, second=0, microsecond=0)
 
 
 def _check_state(state: str) -> None:
@@ -48,6 +59,8 @@ class OutboundLog:
             state=state,
             provider_message_id=str(provider_message_id) if provider_message_id is not None else None,
             error_code=str(error_code) if error_code is not None else None,
+            created_at=logged_hour(),
+            updated_at=logged_hour(),
         )
         self.session.add(message)
         self.session.flush()
@@ -65,7 +78,8 @@ class OutboundLog:
             message.state = state
             if error_code is not None:
                 message.error_code = str(error_code)
-            message.updated_at = utcnow()
+            message.updated_at = logged_hour()
+            flag_modified(message, "updated_at")  # an unchanged hour would let onupdate write seconds
             changed += 1
         self.session.flush()
         return changed
@@ -94,3 +108,20 @@ class OutboundLog:
                 .order_by(OutboundMessage.id)
             ).scalars()
         )
+
+    def apply_early_status_events(self, provider_message_ids: List[str]) -> None:
+        """Status callbacks that arrived before their messages were logged, applied now in order.
+
+        A provider may answer faster than the log write that follows its accepted send; without
+        this a delivered message would stay "queued".
+        """
+        if not provider_message_ids:
+            return
+        early = self.session.execute(
+            select(DeliveryStatusEvent)
+            .where(DeliveryStatusEvent.provider_message_id.in_([str(sid) for sid in provider_message_ids]))
+            .order_by(DeliveryStatusEvent.id)
+        ).scalars().all()
+        for event in early:
+            if event.status in OUTBOUND_STATES:
+                self.set_state_by_provider_id(event.provider_message_id, event.status, event.error_code)

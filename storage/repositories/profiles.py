@@ -5,6 +5,7 @@ from typing import Any, Dict, Optional
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from storage.models import Profile, utcnow
 from storage.repositories._common import insert_or_fetch
@@ -87,7 +88,10 @@ class ProfileRepository:
             setattr(profile, name, value)
         if fields.get("disability_consent") is False:
             profile.disability = None
-        profile.updated_at = utcnow()
+        # To the hour: the last choices change on every turn, and a time to the second next to
+        # the identity hash would tell who filed an anonim report at that second (issue 13).
+        profile.updated_at = utcnow().replace(minute=0, second=0)
+        flag_modified(profile, "updated_at")  # an unchanged hour would let the model's onupdate write seconds
         self.session.flush()
         return profile
 

@@ -54,18 +54,28 @@ class ReporterRepository:
         self.session.flush()
         return reporter
 
-    def wrote_in(self, channel: str, identity_hash: str, address: str, at: Optional[dt.datetime] = None) -> None:
+    def wrote_in(self, channel: str, identity_hash: str, address: str, at: Optional[dt.datetime] = None,
+                 *, window: bool = False) -> None:
         """:meth:`touch_inbound` with the address, as one statement (an upsert, no read).
 
         For the channels, which call it on every message: creates the reporter on first contact,
-        keeps where to reply, opens WhatsApp's window and clears ``unreachable_at``.
+        keeps where to reply and clears ``unreachable_at``. The time of the message is kept only
+        for a channel with a reply ``window`` (WhatsApp's 24 hours), and only to the hour,
+        rounded down: a time to the second next to the sender's hash would tell who filed an
+        *anonim* report at that second (issue 13). Rounded down, the window is taken to close up
+        to an hour early, never late (a late free-form message is refused by WhatsApp).
         """
-        now = at or utcnow()
+        last = last_inbound_hour(at or utcnow()) if window else None
         insert = dialect_insert(self.session, Reporter.__table__).values(
-            channel=channel, identity_hash=identity_hash, address=address, last_inbound_at=now,
+            channel=channel, identity_hash=identity_hash, address=address, last_inbound_at=last,
             unreachable_at=None, created_at=utcnow())
         self.session.execute(insert.on_conflict_do_update(
             index_elements=["channel", "identity_hash"],
             set_={"address": insert.excluded.address, "last_inbound_at": insert.excluded.last_inbound_at,
                   "unreachable_at": None},
         ))
+
+
+def last_inbound_hour(at: dt.datetime) -> dt.datetime:
+    """What is kept of a message's time: its hour (see :meth:`ReporterRepository.wrote_in`)."""
+    return at.replace(minute=0, second=0, microsecond=0)

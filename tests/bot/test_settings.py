@@ -66,3 +66,36 @@ def test_the_shipped_config_loads_with_only_the_identity_key_set():
     assert settings.channel_enabled("rest") is True
     assert not any(settings.channel_enabled(name) for name in ("telegram", "sms", "whatsapp"))
     assert settings.database_url.startswith("sqlite:////")
+
+
+def test_the_whatsapp_status_template_is_typed_once_and_a_bad_one_names_its_key(tmp_path):
+    good = load_settings(write_config(tmp_path, """
+channels:
+  whatsapp:
+    status_template:
+      content_sid: HX0123456789abcdef0123456789abcdef
+      variables: {"2": status_text, "1": tracking_number}
+"""), environ={})
+    template = good.whatsapp_status_template
+    assert (template.content_sid, template.variables) == (
+        "HX0123456789abcdef0123456789abcdef", (("1", "tracking_number"), ("2", "status_text")))
+    assert good.whatsapp_status_template is template  # built once
+    unset = load_settings(write_config(tmp_path, "channels:\n  whatsapp:\n    status_template:\n      content_sid: ''\n"),
+                          environ={})
+    assert unset.whatsapp_status_template is None
+    for bad, key in (("content_sid: SM123", "content_sid"),
+                     ("content_sid: HX0123456789abcdef0123456789abcdef\n      variables: {\"1\": phone}", "variables")):
+        settings = load_settings(write_config(tmp_path, f"channels:\n  whatsapp:\n    status_template:\n      {bad}\n"),
+                                 environ={})
+        with pytest.raises(ConfigError, match=f"channels.whatsapp.status_template.{key}"):
+            settings.whatsapp_status_template
+
+
+def test_telegram_webhooks_need_a_public_url_and_a_secret(tmp_path):
+    config = write_config(tmp_path, "server:\n  public_url: ${URL:-}\nchannels:\n  telegram:\n    token: T\n"
+                                    "    mode: webhook\n    webhook_secret: ${SECRET:-}\n")
+    with pytest.raises(ConfigError, match="server.public_url"):
+        load_settings(config, environ={}).telegram
+    with pytest.raises(ConfigError, match="webhook_secret"):
+        load_settings(config, environ={"URL": "https://example.org"}).telegram
+    assert load_settings(config, environ={"URL": "https://example.org", "SECRET": "s_1"}).telegram.mode == "webhook"

@@ -28,7 +28,7 @@ from bot.rasa_project import free_port, start_servers, wait_until_ready
 from bot.settings import load_settings
 from storage.db import Database
 from storage.identity import identity_hash, sender_id
-from storage.models import InboundDelivery
+from storage.models import InboundDelivery, PendingReply
 from tests.channels.fakes.telegram_api import FakeTelegram
 from tests.channels.fakes.twilio_api import FakeTwilio, sign
 
@@ -132,13 +132,16 @@ def delivery_state(stack, channel: str, provider_id: str) -> Optional[str]:
 
 
 def wait_handled(stack, channel: str, provider_id: str) -> str:
+    """The delivery's final state, once it is handled or failed and its replies have gone out."""
     deadline = time.monotonic() + 300  # a hung server fails the test instead of hanging it
     while time.monotonic() < deadline:
         with stack["database"].session() as session:
-            state = session.execute(select(InboundDelivery.state).where(
-                InboundDelivery.channel == channel, InboundDelivery.provider_id == provider_id)).scalar()
-        if state in ("handled", "failed"):
-            return state
+            row = session.execute(select(InboundDelivery.id, InboundDelivery.state).where(
+                InboundDelivery.channel == channel, InboundDelivery.provider_id == provider_id)).first()
+            unsent = row is not None and session.execute(
+                select(PendingReply.id).where(PendingReply.delivery_id == row.id)).first() is not None
+        if row is not None and row.state in ("handled", "failed") and not unsent:
+            return row.state
         time.sleep(0.2)
     raise AssertionError(f"{channel} delivery {provider_id} was never handled; see {stack['servers'].log_files}")
 

@@ -140,7 +140,7 @@ async def mounted_with_recording(connector, port: Optional[int] = None):
 
 def twilio_runtime(data_dir: Path, api_base_url: str, port: int):
     """The channel runtime with SMS and WhatsApp on, talking to the fake Twilio at ``api_base_url``."""
-    from channels.runtime import runtime_for
+    from channels.connector_runtime import runtime_for
 
     environ = channel_environ(
         data_dir, SAPALAPOR_SMS_ENABLED="true", SAPALAPOR_WHATSAPP_ENABLED="true",

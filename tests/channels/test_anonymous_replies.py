@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.sms import SmsInput
-from channels.twilio_gateway import ANONYMOUS_SENDER
+from channels.twilio_send import ANONYMOUS_SENDER
 from channels.whatsapp import WhatsAppInput
 from storage.identity import identity_hash
 from storage.models import OutboundMessage

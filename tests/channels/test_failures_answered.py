@@ -8,7 +8,7 @@ from sqlalchemy import select
 from channels import intake as intake_module
 from channels import messages
 from channels.relay import RelayError
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.sms import SmsInput
 from channels.telegram import TelegramInput
 from storage.models import InboundDelivery

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import signal
+import sqlite3
 import time
 import urllib.parse
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.rasa_project import wait_until_ready
 from channels.messages import KEPT_FOR_LATER
-from storage.models import InboundDelivery
+from storage.models import Base, InboundDelivery, PendingReply, Report, Reporter
 from tests.channels.e2e_support import (ACCOUNT, AUTH_TOKEN, SECRET, SMS_FROM, WHATSAPP_FROM, TelegramUser,
                                         TwilioUser, _post, channel_stack, delivery_state, tracker, wait_handled)
 from tests.channels.fakes.twilio_api import sign
@@ -109,12 +112,17 @@ def test_rasa_killed_mid_turn_runs_the_turn_once_after_its_restart(stack):
     assert len(user_events(stack, user, f"sms:{sid}")) == 1
 
 
-def test_the_gateway_killed_after_rasas_turn_sends_the_stored_replies_without_rerunning_the_turn(stack):
+def pending_replies(stack) -> int:
+    with stack["database"].session() as session:
+        return session.execute(select(func.count()).select_from(PendingReply)).scalar_one()
+
+
+def test_the_gateway_killed_while_its_reply_is_out_sends_it_once_after_restart_without_rerunning_the_turn(stack):
     servers = stack["servers"]
     fake = stack["twilio"]
     user = TwilioUser(stack, "sms", "+6281299990003")
     held_before = fake.held
-    fake.hold_sends = True  # Rasa's turn is done and saved; the reply is on its way out
+    fake.hold_sends = True  # Rasa's turn is done and saved; the reply is on its way out (and never arrives)
     try:
         sid = send_sms(stack, user, "LAPOR")
         eventually(lambda: fake.held > held_before, 120, "the reply being sent")
@@ -122,14 +130,62 @@ def test_the_gateway_killed_after_rasas_turn_sends_the_stored_replies_without_re
         servers.processes[GATEWAY].wait()
     finally:
         fake.hold_sends = False
-    assert delivery_state(stack, "sms", sid) == "received"
+    # The turn's replies were recorded with "handled", before the provider was called.
+    assert delivery_state(stack, "sms", sid) == "handled"
+    assert pending_replies(stack) >= 1
     restart(stack, GATEWAY)
-    assert wait_handled(stack, "sms", sid) == "handled"
+    eventually(lambda: pending_replies(stack) == 0, 120, "the recorded replies sent")
 
     assert greetings(user) == 1
     events = tracker(stack, user.sender)["events"]
     assert len([event for event in events if event["event"] == "user" and event.get("message_id") == f"sms:{sid}"]) == 1
     assert sum(GREETING in (event.get("text") or "") for event in events if event["event"] == "bot") == 1
+
+
+def test_the_gateway_killed_after_twilio_took_its_reply_never_sends_that_reply_again(stack):
+    servers = stack["servers"]
+    fake = stack["twilio"]
+    user = TwilioUser(stack, "sms", "+6281299990005")
+    lists_before = fake.lists
+    fake.hold_answers = True  # Twilio has the message (the citizen gets it); its answer never comes back
+    try:
+        sid = send_sms(stack, user, "LAPOR")
+        eventually(lambda: greetings(user) == 1, 120, "the reply reaching Twilio")
+        servers.processes[GATEWAY].kill()
+        servers.processes[GATEWAY].wait()
+    finally:
+        fake.hold_answers = False
+    restart(stack, GATEWAY)
+    eventually(lambda: pending_replies(stack) == 0, 120, "the recorded replies settled")
+    user.say("1")  # and the conversation goes on normally
+
+    assert delivery_state(stack, "sms", sid) == "handled"
+    assert fake.lists > lists_before  # asked Twilio instead of sending blindly
+    assert greetings(user) == 1
+    turn_replies = user.replies()
+    assert len(turn_replies) >= 2 and len(turn_replies) == len(set(turn_replies))
+
+
+def test_the_gateway_killed_before_its_reply_went_out_sends_it_once_after_restart(stack):
+    servers = stack["servers"]
+    fake = stack["twilio"]
+    user = TwilioUser(stack, "sms", "+6281299990006")
+    fake.busy_once = 10 ** 6  # every send refused with 429: nothing goes out
+    try:
+        sid = send_sms(stack, user, "LAPOR")
+        eventually(lambda: pending_replies(stack) >= 1 and delivery_state(stack, "sms", sid) == "handled",
+                   120, "the reply recorded and refused")
+        time.sleep(1.5)  # one more refused try, then the crash
+        assert greetings(user) == 0
+        servers.processes[GATEWAY].kill()
+        servers.processes[GATEWAY].wait()
+    finally:
+        fake.busy_once = 0
+    restart(stack, GATEWAY)
+    eventually(lambda: pending_replies(stack) == 0, 120, "the recorded replies sent")
+
+    assert greetings(user) == 1
+    assert len(user.replies()) == len(set(user.replies()))
 
 
 def test_a_provider_answering_5xx_gets_the_reply_once_after_retries(stack):
@@ -141,6 +197,133 @@ def test_a_provider_answering_5xx_gets_the_reply_once_after_retries(stack):
 
     assert greetings(user) == 1
     assert len(user.replies()) == len(set(user.replies()))
+
+
+ANSWERS = {
+    "report_type": "pengaduan",
+    "description": ("Lampu jalan di depan balai desa mati sejak tiga minggu lalu, "
+                    "malam hari gelap sekali dan sudah ada yang jatuh"),
+    "location": "Jalan Merdeka nomor 10, Kelurahan Citarum, Kecamatan Bandung Wetan, Kota Bandung",
+    "incident_date": "kemarin",
+    "privacy": "biasa",
+}
+
+
+def reach_the_read_back(stack, user, answers) -> None:
+    user.say("saya mau buat pengaduan")
+    for _ in range(16):
+        slot = tracker(stack, user.sender)["slots"].get("requested_slot")
+        if slot == "report_confirmed":
+            return
+        assert slot is not None, f"the dialogue stopped asking: {user.replies()}"
+        user.answer(answers.get(slot, "ya"))
+    raise AssertionError(f"never reached the read-back: {user.replies()}")
+
+
+def reports_of(stack, user) -> list:
+    hashed = user.sender.split("-", 1)[1]
+    with stack["database"].session() as session:
+        return session.execute(select(Report).join(Reporter, Report.reporter_id == Reporter.id).where(
+            Reporter.channel == user.channel, Reporter.identity_hash == hashed)).scalars().all()
+
+
+def post_form(stack, user, text: str, sid: str) -> int:
+    params = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": ACCOUNT, "From": user.address, "To": user.to,
+              "Body": text, "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+    url = f"{stack['url']}/webhooks/{user.channel}/webhook"
+    return _post(url, urllib.parse.urlencode(params).encode(),
+                 {"Content-Type": "application/x-www-form-urlencoded",
+                  "X-Twilio-Signature": sign(AUTH_TOKEN, url, params)})
+
+
+def test_a_locked_database_is_answered_503_or_queued_and_every_message_is_answered_once(stack):
+    filer = TwilioUser(stack, "sms", "+6281299990007")
+    reach_the_read_back(stack, filer, ANSWERS)
+    citizens = [TwilioUser(stack, "sms", f"+62812999901{index:02d}") for index in range(4)]
+    sids = {user.address: f"SM{uuid.uuid4().hex}" for user in citizens}
+    confirmed = send_sms(stack, filer, "ya")  # recorded; its turn runs into the lock
+    lock = sqlite3.connect(stack["database"].sqlite_path, timeout=30, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    locked_at = time.monotonic()
+    try:
+        with ThreadPoolExecutor(len(citizens)) as pool:
+            statuses = list(pool.map(lambda user: post_form(stack, user, "LAPOR", sids[user.address]), citizens))
+        time.sleep(max(0.0, 8.0 - (time.monotonic() - locked_at)))  # past SQLite's 5 s busy timeout
+    finally:
+        lock.rollback()
+        lock.close()
+
+    assert set(statuses) <= {200, 503} and 503 in statuses
+    for user, status in zip(citizens, statuses):
+        while status != 200:  # as Twilio does with an answer it could not use: sent again
+            time.sleep(1)
+            status = post_form(stack, user, "LAPOR", sids[user.address])
+        assert wait_handled(stack, "sms", sids[user.address]) == "handled"
+    assert wait_handled(stack, "sms", confirmed) == "handled"
+    eventually(lambda: pending_replies(stack) == 0, 120, "every recorded reply sent")
+    if not reports_of(stack, filer):  # the filing met the lock: the citizen was told, and says yes again
+        filer.say("ya")
+
+    for user in citizens:
+        assert greetings(user) == 1
+        assert len(user.replies()) == len(set(user.replies()))
+    [report] = reports_of(stack, filer)
+    assert sum(report.tracking_number in reply for reply in filer.replies()) == 1
+    with stack["database"].session() as session:
+        assert session.execute(select(func.count()).select_from(InboundDelivery).where(
+            InboundDelivery.state == "failed")).scalar_one() == 0
+
+
+IDENTITY_FREE_TABLES = {"reports"}  # checked on its own: it must hold no identity at all
+
+
+def linking_rows(database, report: Report, identities: list) -> list:
+    """(table, column) pairs where a row holds one of ``identities`` and a value of the report."""
+    numbers = {report.tracking_number, report.tracking_number.replace("-", "")}
+    found = []
+    with database.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(select(table)).mappings():
+                texts = {name: str(value) for name, value in row.items() if value is not None}
+                if not any(identity in text for text in texts.values() for identity in identities):
+                    continue
+                for name, value in row.items():
+                    near_filing = isinstance(value, dt.datetime) and abs(value - report.created_at) <= dt.timedelta(seconds=1)
+                    if (near_filing or (name.endswith("report_id") and value == report.id)
+                            or any(number in texts.get(name, "") for number in numbers)):
+                        found.append((table.name, name))
+    return found
+
+
+def linking_log_lines(log_files, report: Report, identities: list) -> list:
+    numbers = {report.tracking_number, report.tracking_number.replace("-", "")}
+    seconds = {(report.created_at + dt.timedelta(seconds=delta)).strftime("%Y-%m-%d %H:%M:%S") for delta in (-1, 0, 1)}
+    found = []
+    for path in log_files:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not any(identity in line for identity in identities):
+                continue
+            if any(number in line for number in numbers) or any(second in line.replace("T", " ") for second in seconds):
+                found.append(f"{path.name}: {line[:160]}")
+    return found
+
+
+def test_an_anonim_report_filed_through_the_gateway_is_linked_to_its_sender_nowhere(stack):
+    user = TwilioUser(stack, "sms", "+6281299990009")
+    reach_the_read_back(stack, user, {**ANSWERS, "privacy": "anonim"})
+    user.say("ya")
+    with stack["database"].session() as session:
+        report = session.execute(select(Report).where(Report.privacy == "anonim").order_by(Report.id.desc())).scalars().first()
+    assert report is not None and report.reporter_id is None
+    assert any(report.tracking_number in reply for reply in user.replies())  # the citizen has it
+    hashed = user.sender.split("-", 1)[1]
+    identities = [hashed, user.address, user.address.lstrip("+"), user.sender]
+
+    assert linking_rows(stack["database"], report, identities) == []
+    with stack["database"].engine.connect() as connection:
+        row = connection.execute(select(Report.__table__).where(Report.id == report.id)).mappings().one()
+    assert not any(identity in str(value) for value in row.values() for identity in identities)
+    assert linking_log_lines(stack["servers"].log_files, report, identities + [hashed[:8]]) == []
 
 
 # ------------------------------------------------------------------------------------ fuzz

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.limits import FALLBACK, MAX_TEXT_CHARS
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.sms import SmsInput
 from channels.telegram import TelegramInput
-from channels.twilio_gateway import MAX_MEDIA, TwilioInbound, parse_form
+from channels.twilio_parse import MAX_MEDIA, TwilioInbound, parse_form
 from channels.whatsapp import WhatsAppInput
 from storage.models import InboundDelivery
 from tests.channels.fakes.telegram_api import update

@@ -7,7 +7,7 @@ import pytest
 
 from channels import redact
 from channels import telegram as telegram_module
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.telegram import TelegramInput
 from tests.channels.fakes.telegram_api import update
 from tests.channels.harness import TELEGRAM_TOKEN, channel_environ, mounted_with_recording, settings_for

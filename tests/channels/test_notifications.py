@@ -4,8 +4,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from channels.notifications import NotificationLoop
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.telegram import TelegramInput
 from channels.whatsapp import WhatsAppInput
 from storage import lifecycle
@@ -49,7 +48,7 @@ async def test_telegram_sends_due_status_notifications_once(tmp_path):
     connector = TelegramInput(runtime)
     try:
         await connector.prepare(RecordingRasa())
-        loop = NotificationLoop.for_channel("telegram", runtime, connector._notify)
+        loop = connector.notification_loop()
         first = await loop.once()
         second = await loop.once()
     finally:
@@ -73,7 +72,7 @@ async def test_whatsapp_notification_outside_24_hours_waits_as_needs_template(tm
         ReporterRepository(session).touch_inbound("whatsapp", hashed, at=utcnow() - dt.timedelta(hours=30))
     connector = WhatsAppInput(runtime)
     try:
-        loop = NotificationLoop.for_channel("whatsapp", runtime, connector._notify)
+        loop = connector.notification_loop()
         rounds = [await loop.once(), await loop.once()]
         with runtime.database.session() as session:
             ReporterRepository(session).touch_inbound("whatsapp", hashed)  # the user writes again

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.sms import SmsInput
 from channels.telegram import TelegramInput
 from tests.channels.fakes.telegram_api import FakeTelegram, fixture as telegram_fixture

@@ -9,7 +9,7 @@ from aiohttp.client_reqrep import ConnectionKey
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from twilio.base.exceptions import TwilioRestException
 
-from channels import telegram, twilio_gateway
+from channels import telegram_send as telegram, twilio_http
 from channels.sending import Retry, RetryPolicy, send_with_retry
 
 
@@ -34,8 +34,8 @@ def test_telegram_retries_only_what_cannot_have_been_delivered(error, retried):
 
 
 @pytest.mark.parametrize("error, retried", [
-    (twilio_gateway.ProviderBusy(429, 2.0), True),
-    (twilio_gateway.ProviderBusy(503, None), True),
+    (twilio_http.ProviderBusy(429, 2.0), True),
+    (twilio_http.ProviderBusy(503, None), True),
     (aiohttp.ClientConnectorError(ConnectionKey("api.twilio.com", 443, True, None, None, None, None),
                                   ConnectionRefusedError(111, "refused")), True),
     (aiohttp.ServerTimeoutError("Connection timeout to host https://api.twilio.com"), True),
@@ -46,7 +46,7 @@ def test_telegram_retries_only_what_cannot_have_been_delivered(error, retried):
     (TwilioRestException(500, "uri", "server error"), True),
 ])
 def test_twilio_retries_only_what_cannot_have_been_delivered(error, retried):
-    assert (twilio_gateway.classify(error) is not None) == retried
+    assert (twilio_http.classify(error) is not None) == retried
 
 
 def test_telegram_flood_control_waits_as_long_as_asked():

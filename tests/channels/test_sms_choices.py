@@ -1,5 +1,6 @@
 from accessibility.pipeline import Outgoing
-from channels.twilio_gateway import SMS, reply_texts
+from channels.twilio_format import reply_texts
+from channels.twilio_kinds import SMS
 
 BUTTONS = [{"title": "Biasa", "payload": "/a"}, {"title": "Rahasia", "payload": "/b"}, {"title": "Anonim", "payload": "/c"}]
 

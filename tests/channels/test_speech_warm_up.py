@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from bot.settings import load_settings
-from channels.blueprints import ConnectorLifecycle
+from channels.connector_lifecycle import ConnectorLifecycle
 
 
 class Connector(ConnectorLifecycle):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channels import telegram as telegram_module
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.telegram import TelegramInput
 from storage.identity import identity_hash
 from storage.models import Attachment, InboundDelivery, Reporter

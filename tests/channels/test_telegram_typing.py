@@ -1,6 +1,6 @@
 import asyncio
 
-from channels.telegram import showing
+from channels.telegram_send import showing
 
 
 class SlowSender:

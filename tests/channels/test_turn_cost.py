@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 from accessibility.pipeline import AccessibilityLayer
 from accessibility.text_to_speech import TextToSpeech
 from channels import telegram as telegram_module
-from channels.conversation import Conversation
+from channels.turn import Conversation
 from channels.intake import Intake
 from channels.notifications import NotificationLoop
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.sms import SmsInput
 from channels.telegram import TelegramInput
 from storage.models import DeliveryStatusEvent, InboundDelivery, OutboundMessage
@@ -63,15 +63,16 @@ async def send_text(server, update_id: int, text: str) -> None:
     await server.connector.intake.drain()
 
 
-async def test_a_quick_text_turn_on_telegram_commits_four_transactions_and_shows_no_typing(
+async def test_a_quick_text_turn_on_telegram_commits_five_transactions_and_shows_no_typing(
         telegram, telegram_runtime, fake_telegram):
     await send_text(telegram, 800001, "halo")
 
     with transactions(telegram_runtime.database) as seen:
         await send_text(telegram, 800002, "jalan rusak")
 
-    # record (+ first attempt), arrival (reporter, attachments, profile), profile after Rasa, handled
-    assert len(seen) == 4
+    # record (+ first attempt), arrival (reporter, attachments, profile), profile after Rasa,
+    # handled (+ the reply into the outbox), the sent reply out of the outbox
+    assert len(seen) == 5
     assert fake_telegram.texts(CHAT)[-1] == "Pesan diterima: jalan rusak"
     assert fake_telegram.sent("sendChatAction") == []
     assert count(telegram_runtime, InboundDelivery, InboundDelivery.state == "handled") == 2
@@ -84,7 +85,7 @@ async def test_choices_a_turn_shows_are_stored_with_the_handled_mark_not_in_a_tr
     with transactions(telegram_runtime.database) as seen:
         await send_text(telegram, 800012, "menu")
 
-    assert len(seen) == 4
+    assert len(seen) == 5
     hashed = telegram.connector.conversation.identity(str(CHAT))
     with telegram_runtime.database.session() as session:
         stored = ProfileRepository(session).values("telegram", hashed)
@@ -140,14 +141,15 @@ async def send_sms(server, fake_twilio, sid: str, body: str) -> None:
     await server.connector.intake.drain()
 
 
-async def test_a_text_turn_on_sms_commits_three_transactions_and_logs_what_it_sent(sms, sms_runtime, fake_twilio):
+async def test_a_text_turn_on_sms_commits_four_transactions_and_logs_what_it_sent(sms, sms_runtime, fake_twilio):
     await send_sms(sms, fake_twilio, "SM" + "1" * 32, "halo")
 
     with transactions(sms_runtime.database) as seen:
         await send_sms(sms, fake_twilio, "SM" + "2" * 32, "jalan rusak")
 
-    # record (+ first attempt), arrival, handled together with the outbound log
-    assert len(seen) == 3
+    # record (+ first attempt), arrival, handled (+ the reply into the outbox), the sent reply out
+    # of the outbox together with its outbound log
+    assert len(seen) == 4
     with sms_runtime.database.session() as session:
         logged = session.execute(select(OutboundMessage).order_by(OutboundMessage.id)).scalars().all()
     assert [(message.body, message.state) for message in logged] == [
@@ -157,7 +159,7 @@ async def test_a_text_turn_on_sms_commits_three_transactions_and_logs_what_it_se
 
 
 async def test_a_status_callback_that_beats_the_outbound_log_still_moves_the_message_on(sms, sms_runtime):
-    gateway = sms.connector.gateway
+    gateway = sms.connector.sender
     with sms_runtime.database.session() as session:
         OutboundLog(session).record_status_event("sms", "SM" + "9" * 32, "delivered")
 

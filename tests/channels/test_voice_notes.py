@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.runtime import runtime_for
+from channels.connector_runtime import runtime_for
 from channels.telegram import TelegramInput
 from channels.whatsapp import WhatsAppInput
 from tests.accessibility.clips import speak

@@ -68,6 +68,17 @@ def test_each_container_runs_a_real_bot_command():
         assert callable(parsed.func), container["name"]
 
 
+def _console_app():
+    from bot.settings import load_settings
+    from console.app import build_app
+    from console.config import console_config
+    from storage.db import Database
+
+    settings = load_settings(environ={"SAPALAPOR_IDENTITY_KEY": "k" * 32, "SAPALAPOR_CONSOLE_KEY": "c" * 40,
+                                      "SAPALAPOR_DATABASE_URL": "sqlite://"})
+    return build_app(settings, console_config(settings), Database("sqlite://"), name="manifest_check")
+
+
 def _probe_paths(deployment):
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     return {container[probe]["httpGet"]["path"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
@@ -79,6 +90,8 @@ def test_probes_ask_the_health_routes_each_process_serves_without_a_token():
     # The gateway's GET / answers 503 until its connectors started; Rasa's GET / once its model loaded.
     assert _probe_paths(deployments["gateway"]) == {"/"}
     assert _probe_paths(deployments["rasa"]) == {"/"}
+    console_routes = {route.path.rstrip("/") or "/" for route in _console_app().router.routes}
+    assert {path.lstrip("/") for path in _probe_paths(deployments["console"])} <= console_routes
 
 
 def test_every_service_reaches_the_port_its_pods_listen_on():

@@ -90,16 +90,44 @@ def browser():
         yield started
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh context (no cookies, no storage) and page per test."""
-    context = browser.new_context(locale="id-ID", viewport={"width": 1280, "height": 900})
+@contextlib.contextmanager
+def opened_page(browser, **options) -> Iterator["Page"]:  # noqa: F821
+    """A fresh context (no cookies, no storage) and its page, closed after.
+
+    ``bypass_csp``: our pages' Content-Security-Policy allows only their own scripts, and
+    axe-core is injected (Playwright's documented way to test such pages).
+    """
+    options.setdefault("viewport", {"width": 1280, "height": 900})
+    context = browser.new_context(locale="id-ID", bypass_csp=True, **options)
     opened = context.new_page()
     opened.set_default_timeout(15_000)
     try:
         yield opened
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page per test, in the session's Chromium."""
+    with opened_page(browser) as opened:
+        yield opened
+
+
+@contextlib.contextmanager
+def fake_microphone_browser(browser, wav: Path) -> Iterator["Browser"]:  # noqa: F821
+    """A second Chromium whose microphone plays ``wav``, from the session's Playwright.
+
+    Why not :func:`chromium_browser`: Playwright's sync API refuses a second instance while the
+    session's ``browser`` runs, so the second browser is launched from the same one.
+    """
+    launched = browser.browser_type.launch(
+        executable_path=require_browser(), headless=True, ignore_default_args=["--headless"],
+        args=[*CHROMIUM_FLAGS, *fake_microphone_flags(Path(wav))])
+    try:
+        yield launched
+    finally:
+        launched.close()
 
 
 def axe_violations(page, impacts: Sequence[str] = ("serious", "critical"),

@@ -1,7 +1,7 @@
 """The browser harness finds real accessibility faults, so an empty violation list means something."""
 from __future__ import annotations
 
-from tests.support.browser import axe_violations, tab_order, browser, page  # noqa: F401
+from tests.support.browser import axe_violations, tab_order
 
 GOOD = """<!doctype html><html lang="id"><head><title>Uji</title></head><body><main>
 <h1>Lapor</h1><label for="pesan">Pesan</label><input id="pesan">

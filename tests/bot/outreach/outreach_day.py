@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from accessibility.audio import encode
-from channels.event_codes import sms_keyword, whatsapp_prefilled_text
+from storage.event_codes import sms_keyword, whatsapp_prefilled_text
 from storage.measurement import FUNNEL_STEPS
 from storage.outreach import ALL_CHANNELS, MAIN_CHANNELS, RATING_SCORES, Figures
 from tests.accessibility.clips import speak_wav

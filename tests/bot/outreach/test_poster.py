@@ -17,7 +17,7 @@ from bot.outreach.poster import (
     qr_modules,
     write_poster,
 )
-from channels.event_codes import sms_keyword, telegram_deep_link, whatsapp_click_to_chat, whatsapp_prefilled_text
+from storage.event_codes import sms_keyword, telegram_deep_link, whatsapp_click_to_chat, whatsapp_prefilled_text
 
 CODE = "BAN7K3MQ"
 DETAILS = EventDetails(

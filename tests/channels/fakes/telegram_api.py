@@ -40,6 +40,11 @@ class FakeTelegram:
         self.redirect_loop: Set[str] = set()  # file_ids whose download redirects to itself for ever
         self.no_file_path: Set[str] = set()  # file_ids whose getFile answer has no file_path
         self.flood_once: Set[str] = set()  # methods answering 429 once
+        # Methods whose calls are recorded (the citizen has the message) but answered only once
+        # ``release_held()`` is called: a caller can be stopped before it hears back.
+        self.held_methods: Set[str] = set()
+        self.busy: Set[str] = set()  # methods answering 502 Bad Gateway (nothing sent) until removed
+        self._released = asyncio.Event()
         self.updates: "asyncio.Queue[dict]" = asyncio.Queue()
         self.webhook: Optional[dict] = None
         self.base_url = ""
@@ -64,6 +69,10 @@ class FakeTelegram:
         self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def release_held(self) -> None:
+        self.held_methods.clear()
+        self._released.set()
 
     # --------------------------------------------------------------- what tests look at
     def sent(self, method: str, chat_id: Optional[int] = None) -> List[Call]:
@@ -104,8 +113,12 @@ class FakeTelegram:
             params = await request.json()
         else:
             params = {key: _decode(value) for key, value in (await request.post()).items()}
+        if method in self.busy:
+            return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
         self.calls.append(Call(method, params, files))
         self.changed.set()
+        if method in self.held_methods:
+            await self._released.wait()
         if method in self.flood_once:
             self.flood_once.discard(method)
             return web.json_response(fixture("method_flood"), status=429)

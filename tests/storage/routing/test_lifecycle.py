@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 
 from storage import lifecycle
+from accessibility import status_updates
 from storage.lifecycle import LifecycleError, change_status, deadline_text, deadlines, mark_notified, pending_notifications
 from storage.models import Report, Reporter, StatusChange
 
@@ -127,9 +128,9 @@ def test_a_status_change_is_offered_once_to_a_reachable_named_reporter(session, 
     assert [n.status for n in pending] == ["diverifikasi", "diteruskan"]
     forwarded = pending[1]
     assert forwarded.address == "555001" and forwarded.identity_hash == "d" * 64
-    assert forwarded.text.startswith(f"Laporan {report.tracking_number} sudah diteruskan ke "
+    assert status_updates.text_of(forwarded).startswith(f"Laporan {report.tracking_number} sudah diteruskan ke "
                                      "Dinas Pekerjaan Umum dan Penataan Ruang Kabupaten Bandung.")
-    assert "paling lambat" in forwarded.text
+    assert "paling lambat" in status_updates.text_of(forwarded)
     assert mark_notified(session, pending[0].change_id, "sent")
     assert mark_notified(session, forwarded.change_id, "sent")
     assert not [n for n in pending_notifications(session, "telegram") if n.tracking_number == report.tracking_number]
@@ -160,7 +161,7 @@ def test_outside_the_whatsapp_window_the_notification_waits(session, file_report
     assert not mark_notified(session, change.id, "needs_template")
     pending = {n.change_id: n for n in pending_notifications(session, "whatsapp")}
     assert change.id in pending
-    assert pending[change.id].text == (f"Laporan {report.tracking_number} ditunda sementara. "
+    assert status_updates.text_of(pending[change.id]) == (f"Laporan {report.tracking_number} ditunda sementara. "
                                        "Catatan petugas: mohon kirim foto jalan")
     with pytest.raises(ValueError):
         mark_notified(session, change.id, "maybe")
@@ -168,5 +169,5 @@ def test_outside_the_whatsapp_window_the_notification_waits(session, file_report
 
 def test_every_status_has_a_message_and_only_archived_is_final():
     for status, allowed in lifecycle.TRANSITIONS.items():
-        assert lifecycle.notification_text("4821-7730", status, "Dinas X", None).startswith("Laporan 4821-7730")
+        assert status_updates.status_update_text("4821-7730", status, "Dinas X", None).startswith("Laporan 4821-7730")
         assert bool(allowed) == (status != "diarsipkan")

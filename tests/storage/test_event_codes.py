@@ -2,7 +2,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from channels.event_codes import (
+from storage.event_codes import (
     parse_event_code,
     sms_keyword,
     telegram_deep_link,

@@ -1,5 +1,8 @@
 """Outreach event codes in what people send, and the entry points that carry them.
 
+Why in storage: the channels parse these codes and the outreach commands print the links, so the
+rules sit below both (``storage.outreach`` issues the codes); pure functions, no database.
+
 Why it exists: a facilitator hands out one code per event; it reaches us as a Telegram deep
 link (``/start SOSBDG01``), a WhatsApp message prefilled by a click-to-chat link ("... Kode
 acara: SOSBDG01"), or an SMS keyword ("LAPOR SOSBDG01"). All three are parsed here, purely,

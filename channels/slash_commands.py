@@ -12,7 +12,7 @@ from typing import Optional
 from accessibility.pipeline import command_of
 
 
-def typed(text: Optional[str]) -> Optional[str]:
+def strip_slash_command(text: Optional[str]) -> Optional[str]:
     if not text or not text.lstrip().startswith("/") or command_of(text):
         return text
     stripped = text.lstrip().lstrip("/").strip()

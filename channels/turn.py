@@ -26,10 +26,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import UserMessage
 
 from accessibility.pipeline import AccessibilityLayer, Incoming, Outgoing
-from accessibility.profiles import ProfileStore
 from channels import messages
 from channels.collector import collector_class
 from channels.delivery import Postponed, current
+from channels.handover import keep_for_person
 from channels.limits import capped, rasa_text
 from storage.identity import identity_hash, sender_id
 from storage.repositories import AttachmentRepository, ReporterRepository
@@ -37,6 +37,9 @@ from storage.repositories import AttachmentRepository, ReporterRepository
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+# Channels that may answer freely only for a while after the person's last message (WhatsApp:
+# 24 hours); only for them is the time of the last message kept (to the hour: reporters.py).
+REPLY_WINDOW_CHANNELS = frozenset({"whatsapp"})
 
 
 class Conversation:
@@ -50,8 +53,6 @@ class Conversation:
         self.on_new_message = on_new_message
         self.layer = layer or AccessibilityLayer(settings, database)
         self._key = settings.identity_key
-        # Shares the remembered profiles with the layer's own store (one copy per database).
-        self._profiles = ProfileStore(database)
 
     def identity(self, user_id: str) -> str:
         return identity_hash(self._key, self.channel, str(user_id))
@@ -62,7 +63,7 @@ class Conversation:
     async def arrived(self, hashed: str, address: str) -> int:
         """A message from this person arrived: one transaction for what every turn needs first.
 
-        Keeps where to reply and when they last wrote (WhatsApp's 24-hour window), loads their
+        Keeps where to reply and, on WhatsApp, the hour they last wrote (its 24-hour window), loads their
         profile for the accessibility layer, and returns how many files the report in progress
         has (``metadata["attachments"]``).
         """
@@ -70,8 +71,9 @@ class Conversation:
 
         def work() -> int:
             with self.database.session() as session:
-                ReporterRepository(session).wrote_in(self.channel, hashed, address)
-                self._profiles.load(session, self.channel, hashed)
+                ReporterRepository(session).wrote_in(self.channel, hashed, address,
+                                                     window=self.channel in REPLY_WINDOW_CHANNELS)
+                self.layer.state.load_in(session, self.channel, hashed)
                 return AttachmentRepository(session).count_pending(ref)
         return await asyncio.to_thread(work)
 
@@ -108,7 +110,7 @@ class Conversation:
         The choices just shown go to the profile there (see AccessibilityLayer.render), plus
         ``then``, the channel's own writes; None when there is nothing to store.
         """
-        choices = self.layer.choices_writer(self.channel, hashed)
+        choices = self.layer.after_turn(self.channel, hashed)
         if choices is None or then is None:
             return choices or then
 
@@ -119,7 +121,7 @@ class Conversation:
 
     async def apology(self, hashed: str, can_send_voice: bool) -> List[Outgoing]:
         """"Your message is kept and will be answered", in the citizen's simple/voice form."""
-        profile = await asyncio.to_thread(self._profiles.get, self.channel, hashed)
+        profile = await asyncio.to_thread(self.layer.state.profile, self.channel, hashed)
         reply = Outgoing(text=messages.KEPT_FOR_LATER.text(profile.simple_language))
         if can_send_voice and profile.voice_replies:
             try:
@@ -140,8 +142,15 @@ class Conversation:
         replies: List[Outgoing] = list(early or [])
         if for_rasa is None:
             return replies
-        collector = collector_class(self.channel)()
         delivery = current()
+        # A staff member holds this conversation (console handover): the message is theirs,
+        # not Rasa's, so the dialogue stays where it was until they hand back. They read what
+        # was typed (not a choice's payload), or the transcript of a voice note.
+        said = incoming.text if incoming.text is not None else for_rasa.text
+        if await keep_for_person(self.database, self.settings.data_dir, self.sender_id(hashed), said,
+                                 audio, audio_mime, delivery.message_id if delivery is not None else None):
+            return replies
+        collector = collector_class(self.channel)()
         try:
             await self.on_new_message(UserMessage(
                 rasa_text(for_rasa.text), collector, self.sender_id(hashed),
@@ -155,6 +164,6 @@ class Conversation:
             told = [] if delivery is not None and delivery.apologised else await self.apology(hashed, can_send_voice)
             raise Postponed(f"{type(error).__name__}: {error}"[:300], replies + told) from error
         finally:
-            self._profiles.forget(self.channel, hashed)
+            self.layer.state.after_rasa(self.channel, hashed)
         rendered = await self.layer.render(self.channel, hashed, collector.messages, can_send_voice)
         return replies + list(rendered)

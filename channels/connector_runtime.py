@@ -1,18 +1,19 @@
-"""What every connector loads once per process: settings, the database, the public URL.
+"""What every connector is handed once per process: settings, the database, the public URL.
 
-Why here: connectors are built by their Rasa input-channel constructor, ``from_credentials``,
-with nothing beyond it (channels/gateway.py builds them so), while our settings live in
-config.yml (secrets from the environment). Loading them in one place keeps the
-three connectors consistent and migrates the database once, before the first webhook call.
+Why here: the gateway (the entry point) reads config.yml and builds one :class:`Runtime` with
+:func:`runtime_for`, which migrates the database once, before the first webhook call; every
+connector gets it through ``from_runtime`` (channels/connector.py), so none reads config itself.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from bot.settings import Settings, load_settings
 from storage.db import Database
+
+if TYPE_CHECKING:  # the loader's type only: this module never reads config.yml itself
+    from bot.settings import Settings
 
 _migrated: set = set()
 _lock = threading.Lock()
@@ -20,7 +21,7 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Runtime:
-    settings: Settings
+    settings: "Settings"
     database: Database
 
     @property
@@ -38,17 +39,10 @@ class Runtime:
         return f"{self.public_url}{path}" if self.public_url else None
 
 
-def runtime_for(settings: Settings) -> Runtime:
+def runtime_for(settings: "Settings") -> Runtime:
     database = Database.shared(settings.database_url)
     with _lock:
         if settings.database_url not in _migrated:
             database.migrate()
             _migrated.add(settings.database_url)
     return Runtime(settings, database)
-
-
-def load_runtime(channel: str) -> Runtime:
-    """Settings from config.yml (``SAPALAPOR_CONFIG`` picks another file) and the migrated database."""
-    settings = load_settings()
-    settings.section(f"channels.{channel}")  # a malformed section fails here, naming the key
-    return runtime_for(settings)
