@@ -9,7 +9,7 @@ from __future__ import annotations
 from sanic import Sanic
 from sanic.request import Request
 
-from console.app import Console, flash_redirect, form_value
+from console.page_kit import Console, flash_redirect, form_value
 from console.roles import ROLE_LABELS
 from storage.models import STAFF_ROLES
 from storage.repositories.accounts import AccountError, AccountRepository

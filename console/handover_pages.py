@@ -15,7 +15,7 @@ from sanic import Sanic, response
 from sanic.exceptions import NotFound
 from sanic.request import Request
 
-from console.app import Console, flash_redirect, form_value
+from console.page_kit import Console, flash_redirect, form_value
 from console.report_pages import CHANNEL_LABELS
 from storage.models import HandoverMessage
 from storage.repositories.audit import AuditLog

@@ -13,7 +13,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from console import security
-from console.app import LOGIN_COOKIE, SESSION_COOKIE, Console, clear_cookie, client_address, form_value, set_cookie
+from console.page_kit import LOGIN_COOKIE, SESSION_COOKIE, Console, clear_cookie, client_address, form_value, set_cookie
 from console.roles import HOME
 from console.throttle import FAILED, MAX_FAILURES_PER_USERNAME, WINDOW, failures_of
 from storage.repositories.accounts import AccountRepository, SessionRepository, password_matches

@@ -21,7 +21,7 @@ from bot.outreach.charts import write_charts
 from bot.outreach.entry_points import entry_points
 from bot.outreach.poster import EventDetails, write_poster
 from bot.outreach.report import file_stem, write_csv
-from console.app import Console, flash_redirect, form_value
+from console.page_kit import Console, flash_redirect, form_value
 from storage.models import OutreachEvent, utcnow
 from storage.outreach import EventError, create_event, get_event, outreach_figures
 from storage.repositories.audit import AuditLog

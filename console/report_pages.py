@@ -17,7 +17,7 @@ from sanic.exceptions import NotFound
 from sanic.request import Request
 from sqlalchemy import select
 
-from console.app import Console, Refused, flash_redirect, form_value
+from console.page_kit import Console, Refused, flash_redirect, form_value
 from console.deadlines import deadline_view
 from console.report_queue import PAGE_SIZE, agencies_in_use, find_reports, parse_filters
 from console.roles import ACTION_LABELS, may_correct_routing, next_statuses, sees_report
