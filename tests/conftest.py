@@ -19,9 +19,8 @@ from typing import Iterator
 
 import pytest
 
-# One Chromium per session for every browser test (web chat, console): defined here once, since
-# Playwright's sync API refuses a second instance and each module importing the fixture would
-# start one of its own.
+# The browser tests' Chromium (web chat, console), defined here once for every package: Playwright's
+# sync API refuses a second instance, so two definitions in one module's reach would clash.
 from tests.support.browser import browser, page  # noqa: F401,E402
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="sapalapor-tests-"))

@@ -60,7 +60,8 @@ class ProfileRepository:
         self._check_consent(defaults, None)
         profile, _created = insert_or_fetch(
             self.session,
-            lambda: Profile(channel=channel, identity_hash=identity_hash, **defaults),
+            lambda: Profile(channel=channel, identity_hash=identity_hash, created_at=_to_the_hour(),
+                            updated_at=_to_the_hour(), **defaults),
             lambda: self.get(channel, identity_hash),
         )
         return profile
@@ -88,9 +89,7 @@ class ProfileRepository:
             setattr(profile, name, value)
         if fields.get("disability_consent") is False:
             profile.disability = None
-        # To the hour: the last choices change on every turn, and a time to the second next to
-        # the identity hash would tell who filed an anonim report at that second (issue 13).
-        profile.updated_at = utcnow().replace(minute=0, second=0)
+        profile.updated_at = _to_the_hour()
         flag_modified(profile, "updated_at")  # an unchanged hour would let the model's onupdate write seconds
         self.session.flush()
         return profile
@@ -102,3 +101,10 @@ class ProfileRepository:
         consent = fields.get("disability_consent", profile.disability_consent if profile else False)
         if not consent:
             raise ValueError("disability is stored only with disability_consent=True")
+
+
+def _to_the_hour():
+    """Profile times are kept to the hour: a profile is created or changed on the turn that files a
+    report, and a time to the second next to the identity hash would tell who filed an *anonim*
+    report at that second (issue 13)."""
+    return utcnow().replace(minute=0, second=0, microsecond=0)

@@ -83,9 +83,14 @@ def chromium_browser(fake_audio: Optional[Path] = None) -> Iterator["Browser"]: 
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One Chromium for the whole session: starting one costs 1-2 s of CPU on two cores."""
+    """One Chromium per test module, closed at the module's end.
+
+    Not per session: Playwright's sync API runs an asyncio loop in the main thread while it is
+    open, and every later test that runs a loop of its own (pytest-asyncio, Sanic's test client)
+    would find "this event loop is already running". Starting one costs 1-2 s of CPU.
+    """
     with chromium_browser() as started:
         yield started
 

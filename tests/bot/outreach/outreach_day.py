@@ -34,7 +34,9 @@ TEXT_DESCRIPTION = "Jalan di depan pasar berlubang besar dan dalam, motor sering
 # misheard words would add a category or place question the script does not plan for. Place
 # names are heard slightly wrong ("Kota suramaya", "kabupaten darut"); the region matcher is fuzzy.
 SPOKEN = {
-    "request": "pengaduan",
+    # A whole sentence: a lone "pengaduan" at the voice offer is scored among that question's
+    # options when the quick decode hears it as several words (issue 20's rule for short notes).
+    "request": "Saya mau membuat pengaduan.",
     "description": "Sampah menumpuk di pasar.",
     "incident_date": "kemarin",
     "privacy": "biasa",
