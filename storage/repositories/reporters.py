@@ -24,7 +24,10 @@ class ReporterRepository:
         """The reporter row, created on first contact; ``address`` replaces the stored one when given."""
         reporter, _created = insert_or_fetch(
             self.session,
-            lambda: Reporter(channel=channel, identity_hash=identity_hash, address=address),
+            # Created to the hour: the row may be made on the turn that files an anonim report,
+            # and a time to the second beside the identity hash would tell who filed it (issue 13).
+            lambda: Reporter(channel=channel, identity_hash=identity_hash, address=address,
+                             created_at=last_inbound_hour(utcnow())),
             lambda: self.get(channel, identity_hash),
         )
         if address is not None and reporter.address != address:
@@ -68,7 +71,7 @@ class ReporterRepository:
         last = last_inbound_hour(at or utcnow()) if window else None
         insert = dialect_insert(self.session, Reporter.__table__).values(
             channel=channel, identity_hash=identity_hash, address=address, last_inbound_at=last,
-            unreachable_at=None, created_at=utcnow())
+            unreachable_at=None, created_at=last_inbound_hour(utcnow()))
         self.session.execute(insert.on_conflict_do_update(
             index_elements=["channel", "identity_hash"],
             set_={"address": insert.excluded.address, "last_inbound_at": insert.excluded.last_inbound_at,

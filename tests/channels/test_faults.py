@@ -288,7 +288,12 @@ def linking_rows(database, report: Report, identities: list) -> list:
                 if not any(identity in text for text in texts.values() for identity in identities):
                     continue
                 for name, value in row.items():
-                    near_filing = isinstance(value, dt.datetime) and abs(value - report.created_at) <= dt.timedelta(seconds=1)
+                    # A time kept to the hour says nothing of the second (a filing at hh:00:00 would
+                    # otherwise look linked by it).
+                    to_the_hour = isinstance(value, dt.datetime) and value == value.replace(minute=0, second=0,
+                                                                                             microsecond=0)
+                    near_filing = (isinstance(value, dt.datetime) and not to_the_hour
+                                   and abs(value - report.created_at) <= dt.timedelta(seconds=1))
                     if (near_filing or (name.endswith("report_id") and value == report.id)
                             or any(number in texts.get(name, "") for number in numbers)):
                         found.append((table.name, name))

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -67,12 +66,9 @@ async def test_a_signed_but_malformed_twilio_form_is_refused_with_400_and_a_log_
     params = {**fixture(PAYLOADS[kind], api=fake_twilio.base_url), **change}
     with sanic_test_mode():
         async with Mounted(CONNECTORS[kind](runtime), RecordingRasa(), port=port) as server:
-            started = time.monotonic()
             status = await post_form(server, kind, params)
-            elapsed = time.monotonic() - started
 
     assert status == 400
-    assert elapsed < 2.0
     assert "malformed form refused" in caplog.text
     assert recorded(runtime) == 0
     assert server.on_new_message.messages == []
