@@ -27,6 +27,7 @@ from storage.repositories.attachments import write_content_addressed
 from storage.models import utcnow
 from storage.repositories.handovers import HandoverRepository, PendingMessage
 from storage.service_hours import DAY_NAMES, parse_service_hours
+from shared.periodic import run_every
 
 log = logging.getLogger(__name__)
 
@@ -139,14 +140,7 @@ class HandoverOutbox:
         self.interval = interval
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad round
-                log.exception("%s: sending staff messages failed; trying again later", self.channel)
-            await asyncio.sleep(self.interval)
+        await run_every(self.interval, self.once, log, f"{self.channel}: sending staff messages failed; trying again later")
 
     async def once(self) -> int:
         """Send what is due now; returns how many went out."""

@@ -20,6 +20,7 @@ from typing import Awaitable, Callable, List, Optional
 
 from accessibility.pipeline import AccessibilityLayer, Outgoing
 from storage import lifecycle
+from shared.periodic import run_every
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,7 @@ class NotificationLoop:
         return cls(channel, runtime, send, layer, can_send_voice, interval)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad round
-                log.exception("%s: sending status notifications failed; trying again later", self.channel)
-            await asyncio.sleep(self.interval)
+        await run_every(self.interval, self.once, log, f"{self.channel}: sending status notifications failed; trying again later")
 
     async def once(self) -> int:
         """Send what is due now; returns how many reached the citizen (by any route)."""

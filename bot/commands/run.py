@@ -28,34 +28,32 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def ensure_local_identity_key(data_dir: Path) -> None:
-    """A newcomer has no SAPALAPOR_IDENTITY_KEY yet: make one for this machine only.
+def ensure_local_secret(data_dir: Path, env_name: str, file_name: str, size: int = 32) -> None:
+    """A newcomer has no ``env_name`` secret yet: make one for this machine only.
 
-    The key stays out of config.yml (secrets live in the environment); it is kept in the data
-    folder with owner-only permissions so local profiles survive restarts. Production sets the
-    environment variable and never reaches this.
+    The secret stays out of config.yml (secrets live in the environment); it is kept in the data
+    folder with owner-only permissions so local profiles and sessions survive restarts.
+    Production sets the environment variable and never reaches this.
     """
-    if os.environ.get("SAPALAPOR_IDENTITY_KEY"):
+    if os.environ.get(env_name):
         return
-    key_file = data_dir / ".identity_key"
+    key_file = data_dir / file_name
     if not key_file.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        key_file.write_text(secrets.token_urlsafe(size), encoding="utf-8")
         key_file.chmod(0o600)
-        print(f"Created a local identity key in {key_file} (set SAPALAPOR_IDENTITY_KEY in production).")
-    os.environ["SAPALAPOR_IDENTITY_KEY"] = key_file.read_text(encoding="utf-8").strip()
+        print(f"Created a local secret in {key_file} (set {env_name} in production).")
+    os.environ[env_name] = key_file.read_text(encoding="utf-8").strip()
+
+
+def ensure_local_identity_key(data_dir: Path) -> None:
+    """The keyed hash's key (identity.hash_key)."""
+    ensure_local_secret(data_dir, "SAPALAPOR_IDENTITY_KEY", ".identity_key")
 
 
 def ensure_local_console_key(data_dir: Path) -> None:
-    """As :func:`ensure_local_identity_key`, for the key that signs the console's session cookies."""
-    if os.environ.get("SAPALAPOR_CONSOLE_KEY"):
-        return
-    key_file = data_dir / ".console_key"
-    if not key_file.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        key_file.chmod(0o600)
-    os.environ["SAPALAPOR_CONSOLE_KEY"] = key_file.read_text(encoding="utf-8").strip()
+    """The key that signs the console's session cookies (console.session_key)."""
+    ensure_local_secret(data_dir, "SAPALAPOR_CONSOLE_KEY", ".console_key", size=48)
 
 
 def run(args) -> int:
