@@ -85,10 +85,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--actions", default="bot.actions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT, stream=sys.stdout)
+    from bot.actions import runtime
     from bot.settings import load_settings
     from channels import redact
 
-    server = load_settings().section("server")
+    settings = load_settings()
+    # The actions' settings, read once here (the entry point) and handed down: bot/actions never
+    # reads config.yml itself. Sanic serves with one worker in this process, so they see this value.
+    runtime.configure(settings)
+    server = settings.section("server")
     token = os.environ.get(TOKEN_ENV) or server.get("action_token") or ""
     if not token:
         log.error("no action token (%s or server.action_token): refusing to serve actions to anyone", TOKEN_ENV)

@@ -163,6 +163,19 @@ STATUS_TEMPLATE_FIELDS = ("tracking_number", "status_text", "status")
 
 
 @dataclass(frozen=True)
+class ChannelAddresses:
+    """Where citizens reach the bot, as posters and ``bot event create`` show it (bot/outreach):
+    ``channels.telegram.bot_username``, the WhatsApp and SMS numbers (``number_display``, else
+    ``from_number``) and ``channels.sms.keyword``; None where not configured. The outreach code
+    takes these values, never the loader."""
+
+    telegram_username: Optional[str]
+    whatsapp_number: Optional[str]
+    sms_number: Optional[str]
+    sms_keyword: Optional[str]  # None: storage.event_codes.DEFAULT_SMS_KEYWORD
+
+
+@dataclass(frozen=True)
 class Settings:
     """The loaded configuration; ``root`` is where relative paths start."""
 
@@ -261,6 +274,18 @@ class Settings:
                                   f"of {', '.join(STATUS_TEMPLATE_FIELDS)}")
             variables.append((str(number), str(field)))
         return StatusTemplateSettings(content_sid, tuple(sorted(variables, key=lambda item: int(item[0]))))
+
+    @functools.cached_property
+    def channel_addresses(self) -> ChannelAddresses:
+        """The channels' public addresses (:class:`ChannelAddresses`), read once."""
+
+        def number(channel: str) -> Optional[str]:
+            section = self.section(f"channels.{channel}")
+            return section.get("number_display") or section.get("from_number")
+
+        return ChannelAddresses(telegram_username=self.section("channels.telegram").get("bot_username"),
+                                whatsapp_number=number("whatsapp"), sms_number=number("sms"),
+                                sms_keyword=self.section("channels.sms").get("keyword"))
 
     def channel_enabled(self, name: str) -> bool:
         return self.section(f"channels.{name}").flag("enabled")

@@ -19,7 +19,8 @@ Two halves with one contract:
 
 Only the gateway may call the relay: each call carries a token derived from the identity key
 (both processes have it from the environment), so nothing else that can reach the port can
-speak for a citizen.
+speak for a citizen. Each side's entry point (channels/gateway.py, bot/rasa_server.py) reads the
+key from config.yml and hands the token down; this module never reads config.yml.
 
 Exactly once (issue 13, D1): each message carries its delivery's id (``message_id``, e.g.
 ``telegram:700100005``), which Rasa stores on the ``user`` event. A turn is saved by Rasa only
@@ -118,17 +119,32 @@ async def replies_already_given(agent: Any, sender: str, message_id: Optional[st
 
 
 class RelayInput(InputChannel):
-    """Rasa's side of the relay (``channels.relay.RelayInput`` in credentials.yml)."""
+    """Rasa's side of the relay (``channels.relay.RelayInput`` in credentials.yml).
+
+    Rasa builds it from credentials.yml, which is written to disk and so must not hold the
+    token. The Rasa server's entry point (bot/rasa_server.py) reads config.yml and hands the
+    token over with :meth:`expect_token` before Rasa loads its channels, in the same process
+    and in memory only; this module never reads the configuration itself.
+    """
+
+    _configured_token: Optional[str] = None
 
     @classmethod
     def name(cls) -> Text:
         return NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RelayInput":
-        from bot.settings import load_settings
+    def expect_token(cls, token: Optional[str]) -> None:
+        """The token the gateway's calls must carry (:func:`relay_token`); None forgets it."""
+        cls._configured_token = token
 
-        return cls(relay_token(load_settings().identity_key))
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RelayInput":
+        if not cls._configured_token:
+            # Not an AttributeError or ImportError: Rasa would report those as a misspelt channel.
+            raise RuntimeError("the relay channel has no token: start Rasa with `python -m bot.rasa_server`, "
+                               "which sets it from identity.hash_key (RelayInput.expect_token)")
+        return cls(cls._configured_token)
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()

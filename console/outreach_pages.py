@@ -104,7 +104,7 @@ def register(app: Sanic, console: Console) -> None:
         event, figures = await asyncio.to_thread(figures_of, code)
         if event is None:
             raise NotFound("no such event")
-        entry = entry_points(console.settings, code)
+        entry = entry_points(console.settings.channel_addresses, code)
         return console.render(request, "event.html", title=f"Kegiatan {event['name']}", event=event,
                               entry=entry, rows=figures.rows(), columns=list(figures.columns),
                               start=figures.start, end=figures.end, charts=CHART_TITLES)
@@ -121,7 +121,7 @@ def register(app: Sanic, console: Console) -> None:
                 if event is None or event.code != code:
                     return None
                 details = EventDetails(event.name, event.place, event.event_date, event.code)
-            pdf, png = write_poster(details, entry_points(console.settings, code), out_root / code)
+            pdf, png = write_poster(details, entry_points(console.settings.channel_addresses, code), out_root / code)
             return pdf if kind == "pdf" else png
         path = await asyncio.to_thread(make)
         if path is None:

@@ -1,9 +1,13 @@
 """What every action needs: settings, the database, the caller's identity and measurement.
 
-Why one place: settings are loaded once per process, the schema is migrated once per process,
-and database work (synchronous SQLAlchemy) always runs in a worker thread so the action
+Why one place: settings are handed over once per process, the schema is migrated once per
+process, and database work (synchronous SQLAlchemy) always runs in a worker thread so the action
 server's event loop never blocks. Measurement must never break a conversation, so a failed
 ``record_step`` is logged and swallowed here.
+
+The settings come from the action server's entry point (bot/action_server.py), which reads
+config.yml once at start-up and calls :func:`configure`; this module never reads the
+configuration itself (docs/architecture.md, "Layers"). Tests configure it the same way.
 """
 from __future__ import annotations
 
@@ -11,15 +15,17 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TypeVar
 
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from bot.settings import ROOT, Settings, load_settings
 from storage.db import Database
 from storage.identity import parse_sender_id, sender_id
 from storage.measurement import record_step
+
+if TYPE_CHECKING:  # the loader's type only: this module never reads config.yml itself
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -27,21 +33,29 @@ T = TypeVar("T")
 FORM_NAMES = ("report_form", "status_form", "rating_form")
 
 _lock = threading.Lock()
-_settings: Optional[Settings] = None
+_settings: Optional["Settings"] = None
 _migrated: set = set()
 
 
-def settings() -> Settings:
-    """The process's settings, loaded on first use (the environment is read then)."""
+def configure(loaded: "Settings") -> None:
+    """Hand the process's settings over; the action server's entry point calls it once at start-up."""
     global _settings
     with _lock:
+        _settings = loaded
+
+
+def settings() -> "Settings":
+    """The settings :func:`configure` was given; a RuntimeError before that."""
+    with _lock:
         if _settings is None:
-            _settings = load_settings()
+            raise RuntimeError("bot.actions.runtime is not configured: the action server "
+                               "(python -m bot.action_server) calls runtime.configure(load_settings()) "
+                               "at start-up, before any action runs")
         return _settings
 
 
 def reset_for_tests() -> None:
-    """Forget cached settings, so a test's environment (data dir, database URL) takes effect."""
+    """Forget the settings, migrations and agency table, so a test can configure its own."""
     global _settings
     with _lock:
         _settings = None
@@ -63,10 +77,12 @@ def database() -> Database:
 
 
 def agency_table():
-    """The operator's routing table (``routing.agencies_file``, relative to the repository root)."""
+    """The operator's routing table (``routing.agencies_file``, relative to the repository root,
+    which is where the settings' relative paths start: ``Settings.base_dir``)."""
     from bot.actions.routing import agency_table as load
 
-    return load(ROOT, settings().section("routing").get("agencies_file"))
+    current = settings()
+    return load(current.base_dir, current.section("routing").get("agencies_file"))
 
 
 async def in_session(work: Callable[[Session], T]) -> T:

@@ -37,7 +37,7 @@ def run_create(args) -> int:
     except EventError as error:
         print(f"Cannot create the event: {error}", file=sys.stderr)
         return 2
-    entry = entry_points(settings, details.code)
+    entry = entry_points(settings.channel_addresses, details.code)
     print(f"Event created: {details.name}, {details.place}, {indonesian_date(details.event_date)}")
     print(f"Code:              {details.code}")
     print(f"Telegram link:     {entry.telegram_link or '(not configured)'}")

@@ -1,15 +1,17 @@
-"""The ways into a conversation for one event code, from ``config.yml``.
+"""The ways into a conversation for one event code, from the channels' configured addresses.
 
 Why it exists: the command prints them and the poster draws them; both must agree with each
 other and with what the channels parse (``storage.event_codes``). A channel whose address is
 not configured is left out (and named in ``missing``), so a poster never shows a made-up number.
+
+The addresses come typed from the entry point (``Settings.channel_addresses``, read by
+``bot event create`` and the console): this module never reads config.yml itself.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
-from bot.settings import Settings
 from storage.event_codes import (
     DEFAULT_SMS_KEYWORD,
     sms_keyword,
@@ -17,6 +19,9 @@ from storage.event_codes import (
     whatsapp_click_to_chat,
     whatsapp_prefilled_text,
 )
+
+if TYPE_CHECKING:  # the loader's type only: this module never reads config.yml itself
+    from bot.settings import ChannelAddresses
 
 
 @dataclass(frozen=True)
@@ -40,27 +45,25 @@ class EntryPoints:
         return f"SMSTO:{digits}:{self.sms_text}"
 
 
-def _display_number(settings: Settings, channel: str) -> Optional[str]:
-    section = settings.section(f"channels.{channel}")
-    number = section.get("number_display") or section.get("from_number")
+def _display_number(number: Optional[str]) -> Optional[str]:
     if number and number.lower().startswith("whatsapp:"):
         number = number[len("whatsapp:"):]
     return number or None
 
 
-def entry_points(settings: Settings, code: str) -> EntryPoints:
+def entry_points(addresses: "ChannelAddresses", code: str) -> EntryPoints:
     missing = []
-    username = settings.section("channels.telegram").get("bot_username")
+    username = addresses.telegram_username
     telegram_link = telegram_deep_link(username, code) if username else None
     if not username:
         missing.append("channels.telegram.bot_username (TELEGRAM_BOT_USERNAME)")
-    whatsapp_number = _display_number(settings, "whatsapp")
+    whatsapp_number = _display_number(addresses.whatsapp_number)
     if not whatsapp_number:
         missing.append("channels.whatsapp.number_display (SAPALAPOR_WHATSAPP_NUMBER_DISPLAY)")
-    sms_number = _display_number(settings, "sms")
+    sms_number = _display_number(addresses.sms_number)
     if not sms_number:
         missing.append("channels.sms.number_display (SAPALAPOR_SMS_NUMBER_DISPLAY)")
-    keyword = settings.section("channels.sms").get("keyword", DEFAULT_SMS_KEYWORD)
+    keyword = addresses.sms_keyword or DEFAULT_SMS_KEYWORD
     return EntryPoints(
         code=code,
         telegram_link=telegram_link,

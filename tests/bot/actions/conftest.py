@@ -12,6 +12,15 @@ from storage.db import Database
 DOMAIN_PATH = "bot/domain.yml"
 
 
+def configure_runtime() -> None:
+    """What the action server's entry point does at start-up: the settings from this test's
+    environment (data dir, database URL, SAPALAPOR_CONFIG) handed to the actions' runtime."""
+    from bot.settings import load_settings
+
+    runtime.reset_for_tests()
+    runtime.configure(load_settings())
+
+
 @pytest.fixture
 def database(tmp_path, monkeypatch) -> Database:
     data = tmp_path / "data"
@@ -19,7 +28,7 @@ def database(tmp_path, monkeypatch) -> Database:
     monkeypatch.setenv("SAPALAPOR_DATA_DIR", str(data))
     monkeypatch.setenv("SAPALAPOR_DATABASE_URL", url)
     monkeypatch.setenv("SAPALAPOR_IDENTITY_KEY", "test-identity-key-for-actions-0123456789")
-    runtime.reset_for_tests()
+    configure_runtime()
     database = runtime.database()
     yield database
     runtime.reset_for_tests()

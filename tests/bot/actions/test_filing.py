@@ -16,7 +16,7 @@ from storage import tracking_numbers
 from storage.models import ConversationEvent, OutboxItem, Report, RoutingSuggestion, SatisfactionRating
 from storage.repositories import ReportRepository
 from storage.routing.agencies import load_agency_table, set_default_table
-from tests.bot.actions.conftest import make_tracker, responses, slot_events
+from tests.bot.actions.conftest import configure_runtime, make_tracker, responses, slot_events
 
 REPORT = {
     "report_type": "pengaduan",
@@ -181,7 +181,7 @@ def configured_table(monkeypatch, tmp_path, table_text):
     config_file.write_text(config.replace("agencies_file: storage/routing/agencies.yml", f"agencies_file: {table}"),
                            encoding="utf-8")
     monkeypatch.setenv("SAPALAPOR_CONFIG", str(config_file))
-    runtime.reset_for_tests()
+    configure_runtime()
 
 
 async def test_the_agency_table_named_in_the_config_is_used(database, dispatcher, domain, monkeypatch, tmp_path):
