@@ -155,6 +155,9 @@ def sentence_matrix(messages) -> csr_matrix:
 
 # ------------------------------------------------------- 3. keep-alive to the action server
 KEEPALIVE_SECONDS = 2.0
+ACTION_CONNECTIONS = 100  # aiohttp's default connection limit, the one Rasa's own sessions have
+# A shared.http_sessions.KeptSession per (endpoint, event loop): an aiohttp session belongs to the
+# loop it was made in, so one kept session for the process would not do.
 _SESSIONS: Dict[Tuple[int, int], Any] = {}
 
 
@@ -176,19 +179,22 @@ def shared_session(endpoint) -> _Kept:
     import aiohttp
     from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 
+    from shared.http_sessions import KeptSession
+
     key = (id(endpoint), id(asyncio.get_running_loop()))
-    session = _SESSIONS.get(key)
-    if session is None or session.closed:
+    kept = _SESSIONS.get(key)
+    if kept is None or not kept.is_open:  # a closed session is made again with the endpoint's headers now
         auth = None
         if endpoint.basic_auth:
             auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
-        session = _SESSIONS[key] = aiohttp.ClientSession(
+        kept = _SESSIONS[key] = KeptSession(
+            limit=ACTION_CONNECTIONS,
+            keepalive_timeout=KEEPALIVE_SECONDS,
             headers=endpoint.headers,
             auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
         )
-    return _Kept(session)
+    return _Kept(kept.get())
 
 
 async def close_shared_sessions() -> None:
@@ -402,33 +408,25 @@ class _Memo:
     """Per-conversation memory, least recently used first, bounded in count and idle time."""
 
     def __init__(self) -> None:
-        from collections import OrderedDict
+        from shared.lru import BoundedLru
 
-        self.entries: "OrderedDict[Any, Any]" = OrderedDict()
+        self.entries: "BoundedLru[Any, Any]" = BoundedLru(MEMO_CONVERSATIONS)
 
     def get(self, key):
         import time
 
         now = time.monotonic()
-        while self.entries:
-            oldest_key, oldest = next(iter(self.entries.items()))
-            if now - oldest.used <= MEMO_IDLE_SECONDS:
-                break
-            del self.entries[oldest_key]
+        self.entries.evict_oldest_while(lambda oldest: now - oldest.used > MEMO_IDLE_SECONDS)
         entry = self.entries.get(key)
         if entry is not None:
             entry.used = now
-            self.entries.move_to_end(key)
         return entry
 
     def put(self, key, entry) -> None:
         import time
 
         entry.used = time.monotonic()
-        self.entries[key] = entry
-        self.entries.move_to_end(key)
-        while len(self.entries) > MEMO_CONVERSATIONS:
-            self.entries.popitem(last=False)
+        self.entries.put(key, entry)
 
     def clear(self) -> None:
         self.entries.clear()

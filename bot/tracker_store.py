@@ -23,7 +23,6 @@ import itertools
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -34,6 +33,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.rasa_patches import tracker_twin
+from shared.lru import BoundedLru
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache_size = max(0, int(cache_size))
         self.cache_idle_seconds = float(cache_idle_seconds)
-        self._cache: "OrderedDict[str, _Entry]" = OrderedDict()
+        # With cache_size 0 nothing is ever put (``_remember``); the helper needs a capacity of 1.
+        self._cache: "BoundedLru[str, _Entry]" = BoundedLru(max(1, self.cache_size))
         self._table = table = self.SQLEvent.__table__
         sender = sa.bindparam("sender")
         # Built once: composing a select costs more than running it on an indexed column.
@@ -131,19 +132,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def _entry(self, sender_id: Text, fingerprint: Tuple[int, Optional[int]]) -> Optional[_Entry]:
         """The cached entry if it still matches the database; drops stale and idle entries."""
         now = time.monotonic()
-        while self._cache:
-            oldest_sender, oldest = next(iter(self._cache.items()))
-            if now - oldest.used <= self.cache_idle_seconds:
-                break
-            del self._cache[oldest_sender]
+        self._cache.evict_oldest_while(lambda oldest: now - oldest.used > self.cache_idle_seconds)
         entry = self._cache.get(sender_id)
         if entry is None:
             return None
         if (entry.rows, entry.max_id) != fingerprint:
-            del self._cache[sender_id]
+            self._cache.pop(sender_id)
             return None
         entry.used = now
-        self._cache.move_to_end(sender_id)
         return entry
 
     def _remember(self, sender_id: Text, events: List[Event], fingerprint: Tuple[int, Optional[int]],
@@ -154,10 +150,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         kept = None
         if tracker is not None and len(tracker.events) == len(events) and self._same_slots(tracker):
             kept = tracker_twin(tracker, max_event_history=self.max_event_history)
-        self._cache[sender_id] = _Entry(events, fingerprint[0], fingerprint[1], time.monotonic(), kept)
-        self._cache.move_to_end(sender_id)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        self._cache.put(sender_id, _Entry(events, fingerprint[0], fingerprint[1], time.monotonic(), kept))
 
     def _same_slots(self, tracker: DialogueStateTracker) -> bool:
         return list(tracker.slots) == [slot.name for slot in self.domain.slots]

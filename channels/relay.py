@@ -47,6 +47,7 @@ from sanic.request import Request
 from channels.collector import collector_class
 from channels.delivery import current
 from channels.limits import rasa_text
+from shared.http_sessions import KeptSession
 
 log = logging.getLogger(__name__)
 
@@ -214,16 +215,13 @@ class RasaRelay:
         self.attempts = attempts
         self.base_delay = base_delay
         self._headers = {"Authorization": f"Bearer {token}"}
-        self._session: Optional[aiohttp.ClientSession] = None
+        # Idle connections are dropped well before Rasa's own keep-alive (120 s) ends, so a
+        # connection the server is closing is not picked for a turn.
+        self._sessions = KeptSession(limit=0, keepalive_timeout=15,
+                                     timeout=aiohttp.ClientTimeout(total=self.timeout))
 
     def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            # Idle connections are dropped well before Rasa's own keep-alive (120 s) ends, so a
-            # connection the server is closing is not picked for a turn.
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=15)
-            self._session = aiohttp.ClientSession(connector=connector,
-                                                  timeout=aiohttp.ClientTimeout(total=self.timeout))
-        return self._session
+        return self._sessions.get()
 
     async def __call__(self, message: UserMessage) -> None:
         delivery = current()
@@ -271,6 +269,4 @@ class RasaRelay:
             return replies
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        await self._sessions.close()

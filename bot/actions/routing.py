@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from storage.forwarding import enqueue
 from storage.models import Report
-from storage.routing.agencies import AgencyTable, load_agency_table, set_default_table
+from storage.routing.agencies import AgencyTable, load_agency_table, set_default_table, table_file
 from storage.routing.categories import CATEGORIES, CategoryScore, is_confident, suggest_category, top_choices
 from storage.routing.regions import AMBIGUOUS, UNIQUE, RegionMatch, RegionResolution, region_by_code
 from storage.routing.suggest import route_report
@@ -39,7 +39,6 @@ NO_CATEGORY_LABEL = "Tidak tahu"
 NO_REGION_LABEL = "Tidak ada yang cocok"
 REGION_SLOTS = ("region_code", "region_name", "region_choices")
 CATEGORY_SLOTS = ("category_code", "category_choices")
-DEFAULT_AGENCIES_FILE = "storage/routing/agencies.yml"
 
 # The LAPOR! names are official and long; a citizen picks from what the topic is about.
 PLAIN_CATEGORY_LABELS: Dict[str, str] = {
@@ -204,8 +203,7 @@ def agency_table(root: Path, configured: Optional[str]) -> AgencyTable:
     global _table
     with _table_lock:
         if _table is None:
-            path = Path(configured or DEFAULT_AGENCIES_FILE)
-            table = load_agency_table(path if path.is_absolute() else root / path)
+            table = load_agency_table(table_file(root, configured))
             set_default_table(table)
             _table = table
         return _table

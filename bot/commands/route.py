@@ -81,11 +81,10 @@ def route_stream(source: IO[str], sink: IO[str], table) -> int:
 
 def run(args) -> int:
     from bot.settings import load_settings
-    from storage.routing.agencies import AgencyTableError, load_agency_table
+    from storage.routing.agencies import AgencyTableError, load_agency_table, table_file
 
     settings = load_settings(args.config)
-    path = args.agencies or settings.base_dir / settings.section("routing").get(
-        "agencies_file", "storage/routing/agencies.yml")
+    path = args.agencies or table_file(settings.base_dir, settings.section("routing").get("agencies_file"))
     try:
         table = load_agency_table(path)
     except AgencyTableError as error:

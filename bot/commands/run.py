@@ -132,6 +132,6 @@ def run(args) -> int:
 
 def startup_checks(settings) -> None:
     """Reject bad operator data files before anything starts serving."""
-    from storage.routing.agencies import load_agency_table
+    from storage.routing.agencies import load_agency_table, table_file
 
-    load_agency_table(settings.base_dir / settings.section("routing").get("agencies_file", "storage/routing/agencies.yml"))
+    load_agency_table(table_file(settings.base_dir, settings.section("routing").get("agencies_file")))

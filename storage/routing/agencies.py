@@ -34,6 +34,8 @@ import yaml
 from storage.routing.categories import CATEGORIES
 from storage.routing.regions import RegionMatch
 
+# The table used when config.yml names none (``routing.agencies_file``): the one shipped here.
+# Its only spelling: the start-up check, the route command and the action server use table_file().
 DEFAULT_TABLE_FILE = Path(__file__).resolve().parent / "agencies.yml"
 LEVELS = ("nasional", "provinsi", "kabupaten", "kota")
 KEYWORD_LEVELS = ("nasional", "daerah")
@@ -359,6 +361,18 @@ def parse_agency_table(text: str, source: str = "<agencies>") -> AgencyTable:
             raise AgencyTableError(f"{source}, line {route.line}: routes entry ({route.category}): region "
                                    f"{route.region!r} is not a Kemendagri province or kabupaten/kota")
     return AgencyTable(tuple(keywords), tuple(routes), source, tuple(topics.values()), tuple(local))
+
+
+def table_file(root: Path, configured: Optional[str]) -> Path:
+    """The table named by ``routing.agencies_file`` (relative to ``root``), or the shipped one.
+
+    Why one function: the start-up check, the ``route`` command and the action server must read
+    the same file, or a table the check accepted is not the one reports are routed with.
+    """
+    if not configured:
+        return DEFAULT_TABLE_FILE
+    path = Path(configured)
+    return path if path.is_absolute() else Path(root) / path
 
 
 def load_agency_table(path: Path = DEFAULT_TABLE_FILE) -> AgencyTable:

@@ -43,3 +43,40 @@ def test_it_stays_bounded_under_many_threads():
 def test_a_cache_of_nothing_is_refused():
     with pytest.raises(ValueError):
         BoundedLru(0)
+
+
+def test_peek_reads_without_counting_as_a_use():
+    cache = BoundedLru(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.peek("a") == 1 and cache.peek("x", "none") == "none"
+    cache.put("c", 3)  # "a" is still the least recently used
+    assert cache.keys() == ["b", "c"]
+
+
+def test_the_oldest_stale_entries_go_and_the_first_fresh_one_stops_the_sweep():
+    cache = BoundedLru(5)
+    for key, age in (("a", 9), ("b", 8), ("c", 1), ("d", 9)):
+        cache.put(key, age)
+    seen = []
+
+    def stale(age):
+        seen.append(age)
+        return age > 5
+
+    assert cache.evict_oldest_while(stale) == 2
+    assert cache.keys() == ["c", "d"]  # "d" is stale too, but newer than a fresh entry
+    assert seen == [9, 8, 1]
+    cache.clear()
+    assert cache.evict_oldest_while(stale) == 0 and len(cache) == 0
+
+
+def test_iteration_is_a_snapshot_of_the_keys_oldest_first():
+    cache = BoundedLru(3)
+    for key in "abc":
+        cache.put(key, key)
+    cache.get("a")
+    keys = iter(cache)
+    cache.put("d", "d")  # changing the cache while iterating is safe
+    assert list(keys) == ["b", "c", "a"]
+    assert list(cache) == ["c", "a", "d"]
