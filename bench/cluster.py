@@ -64,7 +64,7 @@ def run_once(model: Path, replicas: int, citizens: int, workdir: Path) -> Dict[s
             database = Database(database_url)
             database.migrate()
             with running_cluster(model, database_url, tracker_url, redis_url, workdir / f"logs-{replicas}",
-                                 gateways=1, rasa=replicas, actions=replicas, public_port=port,
+                                 gateways=replicas, rasa=replicas, actions=replicas, public_port=port,
                                  env=env) as cluster:
                 stack = {"telegram": telegram, "twilio": twilio, "url": cluster.public_url, "database": database,
                          "servers": None}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 from typing import Dict, List, Optional
 
@@ -28,7 +29,7 @@ from sanic.request import Request
 from bot.settings import Settings, load_settings
 from channels.connector import Served
 from channels.relay import PATH, RasaRelay, relay_token
-from channels.connector_runtime import Runtime, runtime_for
+from channels.connector_runtime import DEFAULT_REPLICA, Runtime, runtime_for
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,19 @@ def _connector(path: str, runtime: Runtime) -> Served:
     return class_from_module_path(path).from_runtime(runtime)
 
 
-def build_app(settings: Settings, rasa_url: str, name: str = "sapalapor_channels") -> Sanic:
+def replica_name(port: int) -> str:
+    """Host and port: unique among live gateways (one port per process per host), stable across
+    a restart of the same replica (a pod keeps its name only in a StatefulSet; otherwise its
+    claims lapse and another replica takes over, channels/intake.py)."""
+    return f"{socket.gethostname()[:100]}:{port}"
+
+
+def build_app(settings: Settings, rasa_url: str, name: str = "sapalapor_channels",
+              replica: str = DEFAULT_REPLICA) -> Sanic:
     """The gateway's Sanic app; connectors start and stop with it (their own listeners)."""
     relay = RasaRelay(f"{rasa_url.rstrip('/')}{PATH}", relay_token(settings.identity_key))
-    runtime = runtime_for(settings)  # settings read here, the database migrated once, handed down
+    # Settings read here, the database migrated once, handed down.
+    runtime = runtime_for(settings, replica)
     connectors = [_connector(path, runtime) for path in connector_paths(settings)]
     app = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 120  # as Rasa's server: providers reuse their connections
@@ -97,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT, stream=sys.stdout)
     settings = load_settings()
-    app = build_app(settings, args.rasa_url)
+    app = build_app(settings, args.rasa_url, replica=replica_name(args.port))
     log.info("channel gateway: %s on %s:%d, Rasa at %s",
              ", ".join(connector_paths(settings)) or "no channels", args.host, args.port, args.rasa_url)
     app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)

@@ -28,6 +28,7 @@ from storage.models import utcnow
 from storage.repositories.handovers import HandoverRepository, PendingMessage
 from storage.service_hours import DAY_NAMES, parse_service_hours
 from shared.periodic import run_every
+from storage.leases import JobLease
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class HandoverOutbox:
     """One channel's loop: sends what staff wrote to citizens on this channel, oldest first."""
 
     def __init__(self, channel: str, runtime, layer, send: Send, can_send_voice: bool = True,
-                 interval: float = INTERVAL_SECONDS, clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 interval: Optional[float] = None, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.channel = channel
         self.clock = clock
         self.can_send_voice = can_send_voice
@@ -137,7 +138,11 @@ class HandoverOutbox:
         self.profiles = ProfileStore(runtime.database, defaults_from_settings(runtime.settings))
         self.service_hours = runtime.settings.section("handover").get("service_hours", "")
         self.send = send
-        self.interval = interval
+        # server.delivery_loop_seconds unless given (tests).
+        self.interval = interval if interval is not None else getattr(runtime, "delivery_loop_seconds", INTERVAL_SECONDS)
+        # Every gateway replica runs the loop; the lease's holder alone sends (storage/leases.py).
+        self.lease = JobLease(runtime.database, f"staff-messages:{channel}", getattr(runtime, "replica", "gateway"),
+                              max(3 * self.interval, 60.0))
 
     async def run(self) -> None:
         await run_every(self.interval, self.once, log, f"{self.channel}: sending staff messages failed; trying again later")
@@ -145,6 +150,8 @@ class HandoverOutbox:
     async def once(self) -> int:
         """Send what is due now; returns how many went out."""
         database = self.runtime.database
+        if not await asyncio.to_thread(self.lease.held_now):
+            return 0  # another replica sends them
         await asyncio.to_thread(self._announce_waiting)
 
         def pending() -> List[PendingMessage]:
@@ -155,6 +162,8 @@ class HandoverOutbox:
         for item in await asyncio.to_thread(pending):
             if item.handover_id in blocked:
                 continue
+            if not await asyncio.to_thread(self.lease.held_now):
+                break  # a stalled round: the lease's new holder sends the rest
             outcome = await self._deliver(item)
             sent += outcome == "sent"
 

@@ -34,6 +34,17 @@ The database locked past its busy timeout or unreachable (OperationalError) whil
 handled postpones it like a failed turn, without an apology (it is a matter of seconds); a
 webhook waits at most :data:`ACK_DEADLINE_SECONDS` for its record and otherwise answers 503.
 
+Several gateway replicas may share the log (issue 19): each delivery is *claimed* by the
+replica working on it (storage/repositories/inbound.py) for :data:`CLAIM_SECONDS`, renewed
+every :data:`RECOVERY_SECONDS` while it works, extended while a postponed delivery waits for
+its retry; every replica's recovery round takes over only deliveries whose claim lapsed (their
+replica died). A sender's messages are handled in the order they were recorded whichever
+replica received them: a delivery recorded while an earlier one of its sender is still
+``received`` waits until that one is handled (:meth:`Intake._wait_for_earlier`); one that waits
+too long gives its claim up and is taken, in order, by the next recovery round. One process
+(``bash run.sh``) is the same with one replica: its name is stable across restarts
+(``Runtime.replica``), so it resumes its own deliveries at once.
+
 Payloads are scrubbed on a schedule too (:meth:`Intake.upkeep`, hourly): a failed delivery keeps
 its payload for :data:`FAILED_RETENTION` at most, and on SQLite the write-ahead log is
 checkpointed afterwards, so the scrubbed text does not linger in the -wal file.
@@ -52,6 +63,7 @@ from sqlalchemy.exc import OperationalError
 
 from channels.delivery import CURRENT, Delivery, Postponed
 from channels.reply_outbox import Answer, ReplyOutbox, ReplySender
+from shared.periodic import run_every
 from storage.repositories import InboundLog
 
 log = logging.getLogger(__name__)
@@ -78,6 +90,14 @@ DEDUPE_HORIZON = dt.timedelta(days=2)
 # A failed delivery's payload (who wrote, what) is kept this long for an operator, then erased.
 FAILED_RETENTION = dt.timedelta(hours=24)
 UPKEEP_SECONDS = 3600.0
+# A replica's claim on a delivery it works on; renewed every RECOVERY_SECONDS, when each replica
+# also takes over deliveries whose claim lapsed. A crashed replica's messages wait at most
+# about CLAIM_SECONDS + RECOVERY_SECONDS before another replica handles them.
+CLAIM_SECONDS = 120.0
+RECOVERY_SECONDS = 30.0
+# How long a delivery waits for an earlier one of its sender handled by another replica.
+WAIT_FOR_EARLIER_SECONDS = CLAIM_SECONDS + RECOVERY_SECONDS
+DEFAULT_HOLDER = "gateway"
 POSTPONED = "postponed"  # prefix of InboundDelivery.error while a delivery waits for a retry
 
 
@@ -85,13 +105,16 @@ class Intake:
     """Records, acknowledges and hands on the deliveries of one channel."""
 
     def __init__(self, database, channel: str, handler: Handler, retry_base: Optional[float] = None,
-                 sender: Optional[ReplySender] = None) -> None:
+                 sender: Optional[ReplySender] = None, holder: str = DEFAULT_HOLDER) -> None:
         self.database = database
         self.channel = channel
         self.handler = handler
         self.retry_base = retry_base  # seconds before the first retry of a postponed delivery
+        # This replica's name in the log's claims: unique among live replicas, stable across a restart.
+        self.holder = holder
         # Where a handler's Answer goes; a channel whose handler sends its replies itself has none.
-        self.outbox = ReplyOutbox(database, channel, sender, self._lock_for, retry_base) if sender else None
+        self.outbox = (ReplyOutbox(database, channel, sender, self._lock_for, retry_base, holder=holder,
+                                   claim_seconds=CLAIM_SECONDS) if sender else None)
         self._tasks: Set[asyncio.Task] = set()
         self._retries: Dict[int, asyncio.Task] = {}
         # Per sender, the deliveries waiting for a retry, the one to try first at the head; and
@@ -113,13 +136,13 @@ class Intake:
         recording = asyncio.get_running_loop().run_in_executor(
             _ACK_THREADS, self._record, provider_id, sender_hash, payload)
         try:
-            delivery_id, is_new = await asyncio.wait_for(asyncio.shield(recording), deadline)
+            delivery_id, is_new, behind = await asyncio.wait_for(asyncio.shield(recording), deadline)
         except asyncio.TimeoutError:
             recording.add_done_callback(
                 lambda done: self._recorded_late(done, str(provider_id), sender_hash, payload))
             raise
         if is_new:
-            self._spawn(delivery_id, sender_hash, payload, claimed=True, provider_id=str(provider_id))
+            self._spawn(delivery_id, sender_hash, payload, claimed=True, provider_id=str(provider_id), behind=behind)
         else:
             log.info("%s delivery %s was already received: acknowledged, not handled again",
                      self.channel, provider_id)
@@ -145,19 +168,22 @@ class Intake:
         """A record that outlived its webhook's deadline committed after all: handle it now."""
         if recording.cancelled() or recording.exception() is not None:
             return  # nothing was recorded: the provider's re-sent copy will be
-        delivery_id, is_new = recording.result()
+        delivery_id, is_new, behind = recording.result()
         if is_new:
             log.info("%s delivery %s was recorded after its webhook was answered 503; handling it",
                      self.channel, provider_id)
-            self._spawn(delivery_id, sender_hash, payload, claimed=True, provider_id=provider_id)
+            self._spawn(delivery_id, sender_hash, payload, claimed=True, provider_id=provider_id, behind=behind)
 
-    async def recover(self, limit: int = 500) -> int:
-        """Handle deliveries recorded but never handled (the process died in between, or postponed).
+    async def recover(self, limit: int = 500, scrub: bool = True) -> int:
+        """Handle deliveries recorded but never handled (a replica died in between, or postponed).
 
-        Also forgets finished deliveries older than the dedupe horizon: providers re-send within
-        minutes, so two days of ids is plenty (courier keeps about as long).
+        Only deliveries no live replica claims are taken (this replica's own from before a
+        restart, free ones, lapsed ones). ``scrub``: also forget finished deliveries older than
+        the dedupe horizon (at start-up; hourly after): providers re-send within minutes, so two
+        days of ids is plenty (courier keeps about as long).
         """
-        await self.scrub()
+        if scrub:
+            await self.scrub()
         if self.outbox is not None:  # replies of turns already handled come first, in their order
             for task in await self.outbox.recover():
                 self._tasks.add(task)
@@ -179,14 +205,35 @@ class Intake:
             log.info("%s: handling %d delivery(ies) received before the last shutdown", self.channel, started)
         return started
 
-    async def upkeep(self, every: float = UPKEEP_SECONDS) -> None:
-        """Hourly, for as long as the connector runs: erase what the log no longer needs."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self.scrub()
-            except Exception:  # noqa: BLE001 - retried at the next round
-                log.exception("%s: scrubbing the inbound log failed", self.channel)
+    async def upkeep(self, every: float = UPKEEP_SECONDS, recovery_every: float = RECOVERY_SECONDS) -> None:
+        """For as long as the connector runs: keep this replica's claims, take over lapsed ones
+        (another replica died) every ``recovery_every`` seconds; hourly, erase what the log no
+        longer needs."""
+        async def scrub_hourly() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.scrub()
+                except Exception:  # noqa: BLE001 - retried at the next round
+                    log.exception("%s: scrubbing the inbound log failed", self.channel)
+
+        async def claims() -> None:
+            await asyncio.sleep(recovery_every)
+            await run_every(recovery_every, self.keep_claims, log,
+                            f"{self.channel}: renewing or recovering deliveries failed; trying again later")
+        await asyncio.gather(scrub_hourly(), claims())
+
+    async def keep_claims(self) -> int:
+        """Renew the claims of what this replica works on, then recover lapsed deliveries; returns how many."""
+        working = set(self._in_flight) | set(self._retries) | set(self._held)
+        if self.outbox is not None:
+            working |= self.outbox.working_ids()
+        if working:
+            def renew() -> int:
+                with self.database.session() as session:
+                    return InboundLog(session).renew(working, self.holder, CLAIM_SECONDS)
+            await asyncio.to_thread(renew)
+        return await self.recover(scrub=False)
 
     async def scrub(self) -> int:
         """Forget old deliveries, erase old failed payloads, checkpoint SQLite's log; returns rows erased."""
@@ -216,10 +263,10 @@ class Intake:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _spawn(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool = False,
-               provider_id: str = "") -> None:
+               provider_id: str = "", behind: bool = False) -> None:
         self._in_flight.add(delivery_id)
         task = asyncio.get_running_loop().create_task(
-            self._run(delivery_id, sender_hash, payload, claimed, provider_id))
+            self._run(delivery_id, sender_hash, payload, claimed, provider_id, behind))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -239,7 +286,7 @@ class Intake:
         return lock
 
     async def _run(self, delivery_id: int, sender_hash: Optional[str], payload: dict, claimed: bool,
-                   provider_id: str) -> None:
+                   provider_id: str, behind: bool = False) -> None:
         try:
             async with self._lock_for(sender_hash):
                 queue = self._waiting.get(sender_hash or "")
@@ -252,11 +299,13 @@ class Intake:
                     with contextlib.suppress(OperationalError):  # a note for operators only
                         await asyncio.to_thread(self._mark_postponed, delivery_id, f"after delivery #{queue[0]}")
                     return
-                await self._handle(Delivery(self.channel, provider_id, delivery_id), sender_hash, payload, claimed)
+                await self._handle(Delivery(self.channel, provider_id, delivery_id), sender_hash, payload, claimed,
+                                   behind)
         finally:
             self._in_flight.discard(delivery_id)
 
-    async def _handle(self, delivery: Delivery, sender_hash: Optional[str], payload: dict, claimed: bool) -> None:
+    async def _handle(self, delivery: Delivery, sender_hash: Optional[str], payload: dict, claimed: bool,
+                      behind: bool = False) -> None:
         """Claim, run the handler, finish (the caller holds the sender's lock).
 
         The database locked past its busy timeout or unreachable (OperationalError) at any step
@@ -266,13 +315,16 @@ class Intake:
         delivery_id = delivery.id
         try:
             if not claimed:
-                claim = await asyncio.to_thread(self._claim, delivery_id)
-                if claim is None:  # handled or failed meanwhile
+                claim = await asyncio.to_thread(self._claim, delivery_id, sender_hash)
+                if claim is None:  # handled or failed meanwhile, or another replica works on it
                     self._release_next(sender_hash, delivery_id)
                     return
-                provider_id, attempts, error = claim
+                provider_id, attempts, error, behind = claim
                 delivery = Delivery(self.channel, provider_id, delivery_id, attempts,
                                     apologised=(error or "").startswith(POSTPONED))
+            if behind and not await self._wait_for_earlier(delivery_id, sender_hash):
+                self._release_next(sender_hash, delivery_id)
+                return
             token = CURRENT.set(delivery)
             try:
                 result = await self.handler(payload)
@@ -300,6 +352,45 @@ class Intake:
             await self.outbox.send(delivery_id, sender_hash, recorded)  # still in line for this sender
         self._release_next(sender_hash, delivery_id)
 
+    async def _wait_for_earlier(self, delivery_id: int, sender_hash: Optional[str]) -> bool:
+        """Wait while an earlier delivery of this sender is still ``received`` (another replica
+        handles it, or will); True when this one's turn has come.
+
+        False after :data:`WAIT_FOR_EARLIER_SECONDS`: the claim is given up, so the next
+        recovery round (any replica's) takes both in their order; nothing is lost.
+        """
+        started = asyncio.get_running_loop().time()
+        pause = 0.05
+        while True:
+            state = await asyncio.to_thread(self._earlier_state, delivery_id, sender_hash)
+            if state is None:
+                return True
+            if state == "free":  # its replica stopped (or it waits here): both are recovered, in order
+                log.info("%s delivery #%d: an earlier message of its sender is in no live replica's hands; "
+                         "recovering both in order", self.channel, delivery_id)
+                break
+            if asyncio.get_running_loop().time() - started > WAIT_FOR_EARLIER_SECONDS:
+                log.warning("%s delivery #%d: an earlier message of its sender is still not handled; "
+                            "left to the next recovery round", self.channel, delivery_id)
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        with contextlib.suppress(OperationalError):
+            await asyncio.to_thread(self._release_claim, delivery_id)
+        if state == "free":
+            task = asyncio.get_running_loop().create_task(self._recover_soon())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return False
+
+    async def _recover_soon(self) -> None:
+        """A recovery round right after this handling gave its place up (it runs once the lock is free)."""
+        await asyncio.sleep(0)
+        try:
+            await self.recover(scrub=False)
+        except Exception:  # noqa: BLE001 - the periodic round tries again
+            log.exception("%s: recovering deliveries failed; the next round tries again", self.channel)
+
     async def _postpone(self, delivery: Delivery, sender_hash: Optional[str], payload: dict, reason: str) -> bool:
         """Keep the delivery for a later try; False when it has had its tries (then it is failed)."""
         if delivery.attempt >= MAX_POSTPONED_ATTEMPTS:
@@ -307,15 +398,15 @@ class Intake:
             log.error("%s delivery #%d still failed after %d attempts (%s); given up",
                       self.channel, delivery.id, delivery.attempt, reason)
             return False
+        base = RETRY_BASE_SECONDS if self.retry_base is None else self.retry_base
+        wait = min(base * 2 ** (delivery.attempt - 1), RETRY_MAX_SECONDS)
         try:
-            await asyncio.to_thread(self._mark_postponed, delivery.id, reason)
+            await asyncio.to_thread(self._mark_postponed, delivery.id, reason, wait)
         except OperationalError:  # the retry below still happens; the row says "received" anyway
             log.warning("%s delivery #%d: could not note the postponement", self.channel, delivery.id)
         queue = self._waiting.setdefault(sender_hash or "", [])
         if delivery.id not in queue:
             queue.insert(0, delivery.id)
-        base = RETRY_BASE_SECONDS if self.retry_base is None else self.retry_base
-        wait = min(base * 2 ** (delivery.attempt - 1), RETRY_MAX_SECONDS)
         log.warning("%s delivery #%d postponed after attempt %d (%s); next try in %.0f s",
                     self.channel, delivery.id, delivery.attempt, reason, wait)
 
@@ -345,22 +436,41 @@ class Intake:
 
     # Storage calls (synchronous; run in a worker thread).
     def _record(self, provider_id: str, sender_hash: Optional[str], payload: dict):
+        """``(delivery_id, is_new, behind)``: behind, an earlier delivery of the sender still waits."""
         with self.database.session() as session:
-            return InboundLog(session).record(self.channel, provider_id, sender_hash, payload, claimed=True)
+            log_ = InboundLog(session)
+            delivery_id, is_new = log_.record(self.channel, provider_id, sender_hash, payload, claimed=True,
+                                              holder=self.holder, claim_seconds=CLAIM_SECONDS)
+            behind = is_new and log_.earlier_waiting(self.channel, sender_hash, delivery_id)
+            return delivery_id, is_new, behind
 
     def _unhandled(self, limit: int):
         with self.database.session() as session:
-            rows = InboundLog(session).unhandled(self.channel, limit)
+            rows = InboundLog(session).claim_for_recovery(self.channel, self.holder, CLAIM_SECONDS, limit)
             return [(row.id, row.sender_hash, row.payload, row.attempts, row.error) for row in rows]
 
-    def _claim(self, delivery_id: int):
+    def _claim(self, delivery_id: int, sender_hash: Optional[str]):
         with self.database.session() as session:
-            delivery = InboundLog(session).claim(delivery_id)
-            return None if delivery is None else (delivery.provider_id, delivery.attempts, delivery.error)
+            log_ = InboundLog(session)
+            delivery = log_.claim(delivery_id, self.holder, CLAIM_SECONDS)
+            if delivery is None:
+                return None
+            behind = log_.earlier_waiting(self.channel, delivery.sender_hash, delivery_id)
+            return delivery.provider_id, delivery.attempts, delivery.error, behind
 
-    def _mark_postponed(self, delivery_id: int, reason: str) -> None:
+    def _earlier_state(self, delivery_id: int, sender_hash: Optional[str]) -> Optional[str]:
+        with self.database.reading() as session:
+            return InboundLog(session).earlier_state(self.channel, sender_hash, delivery_id, self.holder)
+
+    def _release_claim(self, delivery_id: int) -> None:
         with self.database.session() as session:
-            InboundLog(session).postpone(delivery_id, f"{POSTPONED}: {reason}")
+            InboundLog(session).release(delivery_id, self.holder)
+
+    def _mark_postponed(self, delivery_id: int, reason: str, wait: Optional[float] = None) -> None:
+        """Noted for operators; with ``wait``, the claim is kept until the retry is due (and a margin)."""
+        until = dt.datetime.utcnow() + dt.timedelta(seconds=wait + CLAIM_SECONDS) if wait is not None else None
+        with self.database.session() as session:
+            InboundLog(session).postpone(delivery_id, f"{POSTPONED}: {reason}", self.holder if until else None, until)
 
     def _finish(self, delivery_id: int, result: Union[Answer, Finisher, None], sender_hash: Optional[str]) -> list:
         """One transaction: the turn's writes, its replies into the outbox, and "handled"; returns the replies."""

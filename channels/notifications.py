@@ -7,6 +7,10 @@ WhatsApp 24-hour window, templates, an SMS fallback). ``storage.lifecycle`` says
 (:meth:`AccessibilityLayer.status_update`: simple language, a voice note when voice is on, the
 satisfaction question with ``selesai``); the connector sends the replies. One loop per connector.
 
+Every gateway replica runs the loop; only the holder of the channel's ``status-updates`` lease
+(storage/leases.py) sends, and it renews the lease before each update, so with several
+replicas each update still goes out once.
+
 A connector's sender is ``send(notification, replies) -> outcome`` (one of
 ``storage.lifecycle.OUTCOMES``). An older sender ``send(address, text, last_inbound_at)`` (text
 only) still works when the loop is made without ``layer``; it gets the text in the citizen's
@@ -20,12 +24,14 @@ from typing import Awaitable, Callable, List, Optional
 
 from accessibility.pipeline import AccessibilityLayer, Outgoing
 from storage import lifecycle
+from storage.leases import JobLease
 from shared.periodic import run_every
 
 log = logging.getLogger(__name__)
 
 Send = Callable[..., Awaitable[str]]
 INTERVAL_SECONDS = 60.0
+LEASE_FLOOR_SECONDS = 60.0
 
 
 def delivered(outcome: str) -> bool:
@@ -35,7 +41,7 @@ def delivered(outcome: str) -> bool:
 
 class NotificationLoop:
     def __init__(self, channel: str, runtime, send: Send, layer: Optional[AccessibilityLayer] = None,
-                 can_send_voice: bool = False, interval: float = INTERVAL_SECONDS) -> None:
+                 can_send_voice: bool = False, interval: Optional[float] = None) -> None:
         self.channel = channel
         self.runtime = runtime
         self.send = send
@@ -43,14 +49,17 @@ class NotificationLoop:
         self._renders = layer is not None
         self.layer = layer or AccessibilityLayer(runtime.settings, runtime.database)
         self.can_send_voice = can_send_voice and self._renders
-        self.interval = interval
+        # server.delivery_loop_seconds unless given (tests).
+        self.interval = interval if interval is not None else getattr(runtime, "delivery_loop_seconds", INTERVAL_SECONDS)
+        self.lease = JobLease(runtime.database, f"status-updates:{channel}",
+                              getattr(runtime, "replica", "gateway"), max(3 * self.interval, LEASE_FLOOR_SECONDS))
         # change id -> the user's last message time when the 24-hour window was found closed
         # (and no template could be sent): not tried again until the user writes and reopens it.
         self._waiting: dict = {}
 
     @classmethod
     def for_channel(cls, channel: str, runtime, send: Send, layer: Optional[AccessibilityLayer] = None,
-                    can_send_voice: bool = False, interval: float = INTERVAL_SECONDS) -> "NotificationLoop":
+                    can_send_voice: bool = False, interval: Optional[float] = None) -> "NotificationLoop":
         return cls(channel, runtime, send, layer, can_send_voice, interval)
 
     async def run(self) -> None:
@@ -61,10 +70,15 @@ class NotificationLoop:
         def pending() -> List[lifecycle.Notification]:
             with self.runtime.database.session() as session:
                 return list(lifecycle.pending_notifications(session, self.channel))
+        if not await asyncio.to_thread(self.lease.held_now):
+            return 0  # another replica sends them
         sent = 0
         for item in await asyncio.to_thread(pending):
             if self._waiting.get(item.change_id, object()) == item.last_inbound_at:
                 continue
+            if not await asyncio.to_thread(self.lease.held_now):
+                log.info("%s: the status-update lease passed to another replica; it sends the rest", self.channel)
+                break
             try:
                 replies = await self.layer.status_update(item, self.can_send_voice)
                 outcome = await self._send(item, replies)

@@ -22,6 +22,12 @@ double it and not sending it may lose it. What we do, per provider
   idea whether their report was filed; a duplicate costs a second read of the same words, and
   only when the crash fell inside the fraction of a second between a call and its deletion.
 
+With several gateway replicas (issue 19) the entries of a delivery belong to the replica that
+claims the delivery (storage/repositories/inbound.py): the one that handled the turn, for as
+long as it lives and renews the claim (a reply waiting for a provider that is down included).
+A replica's recovery resumes only senders all of whose entries it could claim, so a reply is
+never sent by two replicas at once.
+
 Cost on the normal path: the entries ride on the transaction that marks the delivery handled,
 and each sent reply costs one transaction more (its deletion, with the channel's outbound log).
 No "about to send" mark is written before a call: it would cost a transaction per reply and
@@ -44,6 +50,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Set
 from sqlalchemy.exc import OperationalError
 
 from accessibility.pipeline import Outgoing
+from storage.repositories import InboundLog
 from storage.repositories.pending_replies import PendingReplies
 
 log = logging.getLogger(__name__)
@@ -127,7 +134,10 @@ class ReplyOutbox:
     sender: ReplySender
     lock_for: Callable[[Optional[str]], asyncio.Lock]  # the intake's per-sender lock
     retry_base: Optional[float] = None
+    holder: Optional[str] = None  # this replica's name in the inbound log's claims (None: the only one)
+    claim_seconds: float = 120.0
     _retries: Dict[Any, asyncio.Task] = field(default_factory=dict)
+    _working: Dict[Any, int] = field(default_factory=dict)  # slot -> a delivery resumed or retried here
     _accepted: Set[int] = field(default_factory=set)  # entries the provider took, not yet deleted
     _unsure: Set[int] = field(default_factory=set)  # entries that may have gone out: ask before sending
     _resuming: Set[Optional[str]] = field(default_factory=set)  # senders whose left-over replies go first
@@ -200,15 +210,25 @@ class ReplyOutbox:
                         self.channel, entry.delivery_id, dropped)
             dropped_delivery = entry.delivery_id
 
+    def working_ids(self) -> Set[int]:
+        """Deliveries whose replies this replica resumes or will retry: their claims are kept."""
+        return set(self._working.values())
+
     async def recover(self) -> List[asyncio.Task]:
-        """Resume every sender with replies still recorded (the process died before they all went out)."""
+        """Resume every sender with replies still recorded (the process died before they all went out).
+
+        Senders whose replies another live replica still sends (it claims their deliveries)
+        and senders already being resumed or retried here are left alone.
+        """
         ids, queues = await asyncio.to_thread(self._left)
         self._unsure.update(ids)
         if queues:
             log.info("%s: sending the replies left unsent at the last shutdown to %d sender(s)",
                      self.channel, len(queues))
-        queues = [(key, delivery_id) for key, delivery_id in queues if (key or delivery_id) not in self._retries]
+        queues = [(key, delivery_id) for key, delivery_id in queues
+                  if (key or delivery_id) not in self._retries and (key or delivery_id) not in self._working]
         self._resuming.update(key for key, _ in queues if key is not None)
+        self._working.update({(key or delivery_id): delivery_id for key, delivery_id in queues})
         return [asyncio.get_running_loop().create_task(self._resume(delivery_id, key)) for key, delivery_id in queues]
 
     def close(self) -> None:
@@ -221,6 +241,8 @@ class ReplyOutbox:
             await self._send_locked(delivery_id, sender_key)
         finally:
             self._resuming.discard(sender_key)
+            if (sender_key or delivery_id) not in self._retries:
+                self._working.pop(sender_key or delivery_id, None)
 
     async def _send_locked(self, delivery_id: int, sender_key: Optional[str]) -> None:
         async with self.lock_for(sender_key):
@@ -257,9 +279,17 @@ class ReplyOutbox:
         async def later() -> None:
             try:
                 await asyncio.sleep(wait)
+            except asyncio.CancelledError:  # closed: a recovery (here or elsewhere) takes it up
+                self._working.pop(slot, None)
+                raise
             finally:
                 self._retries.pop(slot, None)
-            await self._send_locked(delivery_id, sender_key)
+            try:
+                await self._send_locked(delivery_id, sender_key)
+            finally:
+                if slot not in self._retries:
+                    self._working.pop(slot, None)
+        self._working[slot] = delivery_id
         previous = self._retries.pop(slot, None)
         if previous is not None:
             previous.cancel()
@@ -274,9 +304,21 @@ class ReplyOutbox:
                            from_entry(row.reply, row.voice_ogg), row.attempts, row.created_at) for row in rows]
 
     def _left(self) -> tuple:
+        """Entry ids and ``(sender_key, first delivery)`` queues this replica may resume (it claimed them)."""
         with self.database.session() as session:
             replies = PendingReplies(session)
-            return replies.ids(self.channel), replies.queues(self.channel)
+            queues = replies.queues(self.channel)
+            if not queues or self.holder is None:
+                return replies.ids(self.channel), queues
+            deliveries = replies.deliveries_by_sender(self.channel)
+            wanted = sorted({delivery_id for ids in deliveries.values() for delivery_id in ids})
+            held = set(InboundLog(session).claim_handled(wanted, self.holder, self.claim_seconds))
+            mine = [(key, first) for key, first in queues
+                    if all(delivery_id in held for delivery_id in deliveries.get(key if key is not None else first,
+                                                                                 [first]))]
+            kept = {delivery_id for key, first in mine
+                    for delivery_id in deliveries.get(key if key is not None else first, [first])}
+            return replies.ids(self.channel, kept), mine
 
     def _not_sent(self, reply_id: int) -> None:
         with self.database.session() as session:

@@ -292,7 +292,8 @@ class TelegramInput(ConnectorLifecycle):
         self.conversation = Conversation(NAME, self.runtime.settings, self.runtime.database, on_new_message)
         handler = TelegramHandler(self.bot, self.conversation)
         self.intake = Intake(self.runtime.database, NAME, handler, retry_base=self.runtime.retry_seconds,
-                             sender=TelegramReplies(handler.sender, self.conversation))
+                             sender=TelegramReplies(handler.sender, self.conversation),
+                             holder=self.runtime.replica)
 
     async def stop(self) -> None:
         await self._stop_background()

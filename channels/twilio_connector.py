@@ -294,7 +294,8 @@ class TwilioInput(ConnectorLifecycle):
         handler = self.handler = TwilioHandler(self.kind, self.conversation, self.sender, self.account_sid,
                                                self.auth_token, self.keyword)
         self.intake = Intake(self.runtime.database, self.kind.name, handler, retry_base=self.runtime.retry_seconds,
-                             sender=TwilioReplies(self.kind, self.sender, self.conversation))
+                             sender=TwilioReplies(self.kind, self.sender, self.conversation),
+                             holder=self.runtime.replica)
         await self.intake.recover()
         self._ready.set()
         self._start_upkeep(self.intake)

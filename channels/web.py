@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
@@ -42,6 +41,7 @@ from channels.notifications import NotificationLoop
 from channels.connector_runtime import Runtime
 from channels.web_parse import FrameError, Hello, Said, Seen, parse_frame, parse_stored, provider_id, stored_payload
 from channels.web_send import Mailbox, heard_item, reply_items
+from shared.lru import BoundedLru
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ SOCKET_PATH = f"/webhooks/{NAME}/socket"
 RESTART = "/restart"  # Rasa's own intent: action_restart ends the conversation (RulePolicy default rule)
 MAILBOX_RETENTION = dt.timedelta(hours=24)
 MAILBOX_UPKEEP_SECONDS = 3600.0
+CHOICES_REMEMBERED = 10_000  # devices whose last choices are kept in memory
 
 # The transcripts of the voice note being handled (set by the handler, filled on the way to Rasa).
 _HEARD: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("sapalapor_web_heard", default=None)
@@ -76,7 +77,8 @@ class WebHandler:
         self.conversation = conversation
         self.mailbox = mailbox
         # The choices each device saw last ({payload: title}): a spoken choice is shown by its title.
-        self._choices: "OrderedDict[str, Dict[str, str]]" = OrderedDict()
+        # Only showing new choices counts as use; reading them does not.
+        self._choices: "BoundedLru[str, Dict[str, str]]" = BoundedLru(CHOICES_REMEMBERED)
 
     async def __call__(self, payload: dict) -> Optional[Finisher]:
         try:
@@ -112,17 +114,14 @@ class WebHandler:
         return self.conversation.finisher(hashed)
 
     def _heard_items(self, hashed: str, heard: List[str]) -> list:
-        shown = self._choices.get(hashed, {})
+        shown = self._choices.peek(hashed, {})
         # A spoken "nomor dua" reaches Rasa as the button's payload: shown as the button's title.
         return [heard_item(shown.get(text, text) if text.startswith("/") else text) for text in heard if text]
 
     def _remember_choices(self, hashed: str, replies: List[Outgoing]) -> None:
         for reply in replies:
             if reply.buttons:
-                self._choices[hashed] = {str(b.get("payload")): str(b.get("title")) for b in reply.buttons}
-                self._choices.move_to_end(hashed)
-        while len(self._choices) > 10_000:
-            self._choices.popitem(last=False)
+                self._choices.put(hashed, {str(b.get("payload")): str(b.get("title")) for b in reply.buttons})
 
     async def _end_conversation(self, hashed: str) -> None:
         """A kiosk reset: Rasa restarts the conversation and the mailbox forgets the device.
@@ -253,7 +252,7 @@ class WebInput(ConnectorLifecycle):
         self.conversation = Conversation(NAME, self.runtime.settings, self.runtime.database,
                                          noting_transcripts(on_new_message))
         self.intake = Intake(self.runtime.database, NAME, WebHandler(self.conversation, self.mailbox),
-                             retry_base=self.runtime.retry_seconds)
+                             retry_base=self.runtime.retry_seconds, holder=self.runtime.replica)
 
     async def stop(self) -> None:
         await self._stop_background()

@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import Lease, utcnow
+from storage.models import Lease
 
 
 def holder_id() -> str:
@@ -43,7 +43,7 @@ def take(session: Session, name: str, holder: str, seconds: float,
     Commits nothing itself: the caller's transaction decides (``Database.session`` commits),
     so a lease and the first write under it can be one transaction.
     """
-    now = now or utcnow()
+    now = now or dt.datetime.utcnow()  # to the microsecond: leases of seconds
     until = now + dt.timedelta(seconds=seconds)
     taken = session.execute(
         update(Lease)
@@ -71,6 +71,29 @@ def release(session: Session, name: str, holder: str) -> None:
 def current_holder(session: Session, name: str, now: Optional[dt.datetime] = None) -> Optional[str]:
     """Who holds ``name`` now (None when free or lapsed): for operators and tests."""
     row = session.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == name)).first()
-    if row is None or row.expires_at <= (now or utcnow()):
+    if row is None or row.expires_at <= (now or dt.datetime.utcnow()):
         return None
     return row.holder
+
+
+class JobLease:
+    """One background job's lease as its loop uses it: "may I run this round (or item)?".
+
+    ``held_now`` takes or renews the lease in its own transaction; the loop asks before a
+    round and before each item it sends, so a holder that stalled past its lease stops at its
+    next item instead of sending what its successor now sends.
+    """
+
+    def __init__(self, database, name: str, holder: str, seconds: float) -> None:
+        self.database = database
+        self.name = name
+        self.holder = holder
+        self.seconds = seconds
+
+    def held_now(self) -> bool:
+        with self.database.session() as session:
+            return take(session, self.name, self.holder, self.seconds)
+
+    def release(self) -> None:
+        with self.database.session() as session:
+            release(session, self.name, self.holder)

@@ -315,6 +315,10 @@ class InboundDelivery(Base):
     error: Mapped[Optional[str]] = Column(Text)
     received_at: Mapped[dt.datetime] = Column(DateTime, nullable=False, default=utcnow)
     handled_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+    # Which gateway replica works on the delivery (its handling, then its replies) and until
+    # when: another replica takes it over only once the claim lapsed (storage/repositories/inbound.py).
+    claimed_by: Mapped[Optional[str]] = Column(String(120))
+    claimed_until: Mapped[Optional[dt.datetime]] = Column(DateTime)
 
 
 Index("ix_inbound_state", InboundDelivery.state, InboundDelivery.received_at)

@@ -66,7 +66,11 @@ def render(prefix: Path, listeners: Sequence[Balanced], run_as_root: bool = Fals
     ]
     for listener in listeners:
         lines.append(f"  upstream {listener.name} {{")
-        lines += [f"    server {backend} max_fails=1 fail_timeout=3s;" for backend in listener.backends]
+        # max_fails=0: a backend is never marked down. With marks, a start-up probe before the
+        # replicas listen marks every backend down; nginx then lets one request through as a
+        # probe and answers the others 502 "no live upstreams", which providers see as errors.
+        # Unmarked, a dead replica costs a refused connect on loopback and the next one is tried.
+        lines += [f"    server {backend} max_fails=0;" for backend in listener.backends]
         lines += ["    keepalive 32;", "  }"]
     for listener in listeners:
         retry = "error timeout http_502 http_503" + (" non_idempotent" if listener.retry_posts else "")

@@ -2,8 +2,9 @@
 
 For trying a replicated deployment and for its tests: starts PostgreSQL (two databases: ours and
 Rasa's tracker store), Redis (Rasa's lock store) and nginx in front of N gateways, N Rasa
-servers and N action servers (bot/cluster/). Installs the three servers with apt-get when they
-are missing, as test.sh installs PostgreSQL. ``bash run.sh`` stays one process of each on SQLite.
+servers, N action servers and N speech-to-text servers (bot/cluster/). Installs the three
+servers with apt-get when they are missing, as test.sh installs PostgreSQL. ``bash run.sh``
+stays one process of each on SQLite.
 """
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("cluster", help="run several replicas of each server behind nginx (PostgreSQL, Redis)")
-    parser.add_argument("--gateways", type=int, default=1)
+    parser.add_argument("--gateways", type=int, default=2)
     parser.add_argument("--rasa", type=int, default=2)
     parser.add_argument("--actions", type=int, default=2)
+    parser.add_argument("--speech", type=int, default=1,
+                        help="speech-to-text servers (0: each gateway transcribes in its own worker)")
     parser.add_argument("--port", type=int, default=0, help="nginx's public port (default: server.port)")
     parser.add_argument("--postgres-url", help="use this PostgreSQL server instead of starting one")
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
@@ -58,14 +61,15 @@ def run(args) -> int:
         Database.shared(database_url).migrate()
         print("==> Checking the Rasa model")
         model = ensure_model(settings)
-        print(f"==> Starting {args.gateways} gateway(s), {args.rasa} Rasa server(s), {args.actions} action server(s)")
+        print(f"==> Starting {args.gateways} gateway(s), {args.rasa} Rasa server(s), {args.actions} action server(s), "
+              f"{args.speech} speech server(s)")
         cluster = stack.enter_context(running_cluster(
             model, database_url, tracker_url, redis_url, settings.data_dir / "cluster",
-            gateways=args.gateways, rasa=args.rasa, actions=args.actions,
+            gateways=args.gateways, rasa=args.rasa, actions=args.actions, speech=args.speech,
             public_port=args.port or settings.section("server").get("port", 5005, int),
             config=args.config))
         print(f"Ready: webhooks at {cluster.public_url} (nginx), Rasa behind {cluster.rasa_url}, "
-              f"actions behind {cluster.action_url}; logs in {cluster.log_dir}. Ctrl+C stops.")
+              f"actions behind {cluster.action_url}, speech behind {cluster.speech_url or '(none)'}; logs in {cluster.log_dir}. Ctrl+C stops.")
         try:
             while True:
                 time.sleep(1)

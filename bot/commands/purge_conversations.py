@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)
+LEASE = "purge-conversations"
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,23 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    engine = create_engine(load_settings(args.config).tracker_store_url, future=True)
+    """One round, or with ``--loop`` one per interval on whichever replica holds the lease.
+
+    Deleting is idempotent, so two replicas would do no harm but double work and logs; the
+    ``purge-conversations`` lease (storage/leases.py, in our own database) lets one run a round.
+    """
+    from storage.db import Database
+    from storage.leases import JobLease, holder_id
+
+    settings = load_settings(args.config)
+    engine = create_engine(settings.tracker_store_url, future=True)
+    lease = JobLease(Database.shared(settings.database_url), LEASE, holder_id(), max(3 * args.interval, 120.0))
     while True:
-        purged = purge(engine, time.time(), args.anonymous_after_minutes * 60, args.retention_days * 86400)
-        print(f"Deleted {purged.anonymous} conversation(s) that chose anonim and {purged.expired} older one(s).")
+        if not args.loop or lease.held_now():
+            purged = purge(engine, time.time(), args.anonymous_after_minutes * 60, args.retention_days * 86400)
+            print(f"Deleted {purged.anonymous} conversation(s) that chose anonim and {purged.expired} older one(s).")
+        else:
+            log.debug("another replica holds the %s lease; waiting", LEASE)
         if not args.loop:
             return 0
         time.sleep(args.interval)

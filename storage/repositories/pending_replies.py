@@ -8,7 +8,7 @@ only until sent (minutes).
 """
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -59,8 +59,22 @@ class PendingReplies:
             queues.append((key, delivery_id))
         return queues[:limit]
 
-    def ids(self, channel: str) -> List[int]:
-        return list(self.session.execute(select(PendingReply.id).where(PendingReply.channel == channel)).scalars())
+    def ids(self, channel: str, deliveries: Optional[Iterable[int]] = None) -> List[int]:
+        """Entry ids of the channel, or of these deliveries only."""
+        query = select(PendingReply.id).where(PendingReply.channel == channel)
+        if deliveries is not None:
+            query = query.where(PendingReply.delivery_id.in_(list(deliveries)))
+        return list(self.session.execute(query).scalars())
+
+    def deliveries_by_sender(self, channel: str) -> Dict[object, List[int]]:
+        """Delivery ids with entries left, per sender key; a keyless delivery under its own id."""
+        rows = self.session.execute(
+            select(PendingReply.sender_key, PendingReply.delivery_id).where(PendingReply.channel == channel)
+            .group_by(PendingReply.sender_key, PendingReply.delivery_id).order_by(PendingReply.delivery_id)).all()
+        found: Dict[object, List[int]] = {}
+        for key, delivery_id in rows:
+            found.setdefault(key if key is not None else delivery_id, []).append(delivery_id)
+        return found
 
     def not_sent(self, reply_id: int) -> None:
         """The provider refused it in a way that proves nothing went out: counted, sent again later."""

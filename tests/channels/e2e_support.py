@@ -163,8 +163,10 @@ class TelegramUser:
                      {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET})
 
     def _deliver(self, update: dict) -> None:
-        assert self.post(update) == 200
-        assert wait_handled(self.stack, "telegram", str(update["update_id"])) == "handled"
+        status = self.post(update)
+        assert status == 200, f"the telegram webhook answered {status}"
+        state = wait_handled(self.stack, "telegram", str(update["update_id"]))
+        assert state == "handled", f"telegram update {update['update_id']} ended {state}"
 
     def _chat(self) -> dict:
         return {"id": self.chat_id, "first_name": "Sari", "type": "private"}
@@ -239,8 +241,9 @@ class TwilioUser:
         status = _post(url, urllib.parse.urlencode(params).encode(),
                        {"Content-Type": "application/x-www-form-urlencoded",
                         "X-Twilio-Signature": sign(AUTH_TOKEN, url, params)})
-        assert status == 200
-        assert wait_handled(self.stack, self.channel, sid) == "handled"
+        assert status == 200, f"the {self.channel} webhook answered {status}"
+        state = wait_handled(self.stack, self.channel, sid)
+        assert state == "handled", f"{self.channel} message {sid} ended {state}"
 
     def replies(self) -> List[str]:
         return self.fake.bodies(self.address)

@@ -62,13 +62,30 @@ class TurnTimeout(AssertionError):
 
 
 def _wait_handled(stack, channel: str, provider_id: str) -> None:
+    """Until the delivery is handled *and* its replies left the outbox.
+
+    A turn's replies are sent after its delivery is marked handled (channels/reply_outbox.py);
+    reading the fake provider at "handled" alone misses a slow turn's replies on a busy machine,
+    and they are then counted as the next turn's.
+    """
+    from sqlalchemy import select
+
+    from storage.models import InboundDelivery, PendingReply
     from tests.channels.e2e_support import delivery_state
 
     deadline = time.monotonic() + TURN_TIMEOUT
     while time.monotonic() < deadline:
         state = delivery_state(stack, channel, provider_id)
         if state == "handled":
-            return
+            with stack["database"].reading() as session:
+                unsent = session.execute(
+                    select(PendingReply.id).join(InboundDelivery, PendingReply.delivery_id == InboundDelivery.id)
+                    .where(InboundDelivery.channel == channel, InboundDelivery.provider_id == provider_id)
+                ).first()
+            if unsent is None:
+                return
+            time.sleep(0.05)
+            continue
         if state == "failed":
             raise TurnTimeout(f"{channel} delivery {provider_id} failed")
         time.sleep(0.1)
