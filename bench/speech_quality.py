@@ -24,7 +24,11 @@ same clips; ``--only short|sentences|digits`` measures one group; ``--set name=v
 changes one setting for the run; ``--pad SECONDS`` adds near-silence around every clip;
 ``--against name=value`` runs other settings on each clip
 right after the configured ones, so that a busy machine slows both alike (CPU time per
-clip inflates with the load average: compare settings only within one paired run).
+clip inflates with the load average: compare settings only within one paired run);
+``--plain`` does the same with plain faster-whisper (``WhisperModel.transcribe``, beam 5, no
+prompt, 30 s window, faster-whisper's defaults) and prints both CPU-time RTFs, ours/plain and
+WER; ``--profile`` prints where each clip's CPU went (encode, decodes and fallback
+temperatures, scoring); ``--repeat N`` goes through the clips N times.
 """
 from __future__ import annotations
 
@@ -136,6 +140,8 @@ class Tally:
         # CPU seconds and audio seconds by group (sentences, short answers, digit strings).
         self.group_cpu: dict = defaultdict(float)
         self.group_audio: dict = defaultdict(float)
+        self.clip_cpu: list = []  # (clip, CPU seconds, audio seconds)
+        self.clip_fallbacks: dict = {}  # clip name -> decodes at a fallback temperature (counted runs)
 
     def time(self, transcript) -> None:
         self.audio += transcript.seconds
@@ -178,42 +184,227 @@ def measure(stt: SpeechToText, clips: list[Clip], tally: Tally, *, free: bool = 
         expects = None if clip.kind == SENTENCE or plain else clip.kind
         if free and clip.kind in speech_answers.SCORED_KINDS:
             stt.score_answers = False
+        # The model keeps its last encoder output for a second decode of the same note; a paired
+        # run of the same clip must not get it for free.
+        forget = getattr(stt.model().encode, "forget", None)
+        if forget is not None:
+            forget()
         cpu = time.process_time()
         try:
             transcript = stt.transcribe_sync(data, None, expects=expects, titles=clip.titles)
         finally:
             stt.score_answers = True
         cpu = time.process_time() - cpu
-        tally.cpu += cpu
-        tally.time(transcript)
-        group = group_of(clip.kind)
-        tally.group_cpu[group] += cpu
-        tally.group_audio[group] += transcript.seconds
-        verdict = ""
-        if clip.kind in (SENTENCE, "free_text", "place", "date"):
-            errors, words = word_errors(clip.text, "" if transcript.looping else transcript.text)
-            tally.errors, tally.words = tally.errors + errors, tally.words + words
-            verdict = f"WER {errors / max(words, 1):.2f}"
-        elif clip.kind in speech_answers.DIGIT_KINDS:
-            wanted = speech_answers.heard_digits(clip.text)
-            got = speech_answers.heard_digits(transcript.text)
-            tally.digits_total += 1
-            tally.digits_right += got == wanted
-            verdict = "right" if got == wanted else f"WRONG ({got})"
-        else:
-            wanted, got = expected_value(clip), value_of(transcript, clip)
-            ok = wanted is not None and got == wanted
-            tally.total[clip.kind] += 1
-            tally.right[clip.kind] += ok
-            if wanted == NO and speech_answers.option_index(got) is not None:
-                tally.no_as_choice += 1
-            if transcript.answer is not None:
-                tally.reliability.append((transcript.confidence, ok))
-            verdict = "right" if ok else f"WRONG ({got}, wanted {wanted})"
-        if show:
-            print(f"  {clip.path.name:34s} {clip.kind:15s} conf {transcript.confidence:.2f} "
-                  f"RTF {transcript.elapsed / transcript.seconds:.2f} {verdict}: {transcript.text[:70]}")
+        record(clip, transcript, cpu, tally, show)
     return tally
+
+
+def record(clip: Clip, transcript, cpu: float, tally: Tally, show: bool = False) -> None:
+    """One clip's transcript and CPU seconds into ``tally`` (WER, answers, digits, RTF)."""
+    tally.cpu += cpu
+    tally.time(transcript)
+    group = group_of(clip.kind)
+    tally.group_cpu[group] += cpu
+    tally.group_audio[group] += transcript.seconds
+    tally.clip_cpu.append((clip, cpu, transcript.seconds))
+    verdict = ""
+    if clip.kind in (SENTENCE, "free_text", "place", "date"):
+        errors, words = word_errors(clip.text, "" if transcript.looping else transcript.text)
+        tally.errors, tally.words = tally.errors + errors, tally.words + words
+        verdict = f"WER {errors / max(words, 1):.2f}"
+    elif clip.kind in speech_answers.DIGIT_KINDS:
+        wanted = speech_answers.heard_digits(clip.text)
+        got = speech_answers.heard_digits(transcript.text)
+        tally.digits_total += 1
+        tally.digits_right += got == wanted
+        verdict = "right" if got == wanted else f"WRONG ({got})"
+    else:
+        wanted, got = expected_value(clip), value_of(transcript, clip)
+        ok = wanted is not None and got == wanted
+        tally.total[clip.kind] += 1
+        tally.right[clip.kind] += ok
+        if wanted == NO and speech_answers.option_index(got) is not None:
+            tally.no_as_choice += 1
+        if transcript.answer is not None:
+            tally.reliability.append((transcript.confidence, ok))
+        verdict = "right" if ok else f"WRONG ({got}, wanted {wanted})"
+    if show:
+        print(f"  {clip.path.name:34s} {clip.kind:15s} conf {transcript.confidence:.2f} "
+              f"RTF {transcript.elapsed / transcript.seconds:.2f} CPU {cpu / transcript.seconds:.2f} "
+              f"{verdict}: {transcript.text[:70]}")
+
+
+# --------------------------------------------------------------------------- plain faster-whisper
+@dataclass
+class PlainTranscript:
+    """What plain faster-whisper gives, shaped like a Transcript for :func:`record`."""
+
+    text: str
+    seconds: float
+    elapsed: float
+    confidence: float = 0.0
+    answer: Optional[str] = None
+    looping: bool = False  # plain faster-whisper has no loop check: its text is passed on as said
+    margin: Optional[float] = None
+
+
+class PlainWhisper:
+    """faster-whisper as it comes (the issue's baseline, RTF 0.23 on human recordings):
+    ``WhisperModel.transcribe`` with beam 5, best_of 5, temperatures 0-1.0 step 0.2 with
+    Whisper's fallback rule (compression ratio > 2.4 or average log-probability < -1.0; a
+    no-speech probability > 0.6 with a low log-probability is silence), no initial prompt, the
+    full 30 s window, timestamps decoded (``without_timestamps=False``, faster-whisper's
+    default), ``condition_on_previous_text`` as default; int8, one CPU thread, its own model
+    instance (ours has a shortened encoder window). Only the language is given (``id``), as our
+    recogniser does: auto-detection would cost an extra encode and answered Indonesian in Thai.
+    The note is decoded to 16 kHz samples by the same :func:`accessibility.audio.decode` as ours
+    (ffmpeg, a child process, so outside both CPU times)."""
+
+    def __init__(self, stt: SpeechToText) -> None:
+        from faster_whisper import WhisperModel
+
+        from accessibility.speech_recogniser import resolve_model
+
+        self.language = stt.language
+        self.model = WhisperModel(resolve_model(stt.model_setting, stt.data_dir), device="cpu",
+                                  compute_type="int8", cpu_threads=stt.cpu_threads or 0)
+
+    def transcribe(self, data: bytes) -> PlainTranscript:
+        import ctranslate2
+
+        from accessibility import audio
+        from accessibility.speech_text import spoken_digits
+
+        decoded = audio.decode(data)
+        started = time.perf_counter()
+        ctranslate2.set_random_seed(20)  # the fallback temperatures sample; seeded as ours is
+        segments, _info = self.model.transcribe(decoded.samples, language=self.language, beam_size=5)
+        text = " ".join(segment.text.strip() for segment in segments).strip()
+        # Figures as the dialogue wants them (ours does the same to free text).
+        return PlainTranscript(text=spoken_digits(text), seconds=decoded.seconds,
+                               elapsed=time.perf_counter() - started)
+
+
+def measure_plain(plain: PlainWhisper, clips: list[Clip], tally: Tally, *, show: bool = False,
+                  kinds: Optional[set] = None, pad: float = 0.0) -> Tally:
+    for clip in clips:
+        if kinds is not None and clip.kind not in kinds:
+            continue
+        data = padded_with_silence(clip.path.read_bytes(), pad) if pad else clip.path.read_bytes()
+        cpu = time.process_time()
+        transcript = plain.transcribe(data)
+        cpu = time.process_time() - cpu
+        record(clip, transcript, cpu, tally, show)
+        # Not refused (plain faster-whisper has no loop check, the text counts in its WER), but counted.
+        tally.runaways += speech_answers.looks_like_loop(transcript.text)
+    return tally
+
+
+def compare_with_plain(mine: Tally, plain: Tally) -> None:
+    """Ours against plain faster-whisper, group by group, from one interleaved run."""
+    print("ours against plain faster-whisper (same clips, interleaved clip by clip):")
+    print("    group            CPU-time RTF ours   plain   ours/plain   ours WER/right   plain WER/right")
+    for group in ("sentences", "short answers", "digit strings"):
+        if not mine.group_audio.get(group):
+            continue
+        ours_rtf = mine.group_cpu[group] / mine.group_audio[group]
+        plain_rtf = plain.group_cpu[group] / plain.group_audio[group]
+        print(f"    {group:16s} {ours_rtf:17.3f} {plain_rtf:7.3f} {ours_rtf / plain_rtf:12.3f}   "
+              f"{_quality(mine, group):>14s}   {_quality(plain, group):>15s}")
+    if mine.group_audio.get("sentences"):
+        ratio = (mine.group_cpu["sentences"] / mine.group_audio["sentences"]) / (
+            plain.group_cpu["sentences"] / plain.group_audio["sentences"])
+        print(f"    sentences: ours/plain {ratio:.3f}; at most {0.25 / 0.23:.3f} (0.25 / 0.23) means ours "
+              f"would hold RTF <= 0.25 where plain measured 0.23 (issue 20's human recordings)")
+    print(f"    runaways: ours {mine.runaways} (refused, asked again), plain {plain.runaways} (passed on as said)")
+    # espeak-ng sends plain faster-whisper into long fallback loops (no token cap) far more often
+    # than human voices do; the clips that neither side decoded again are the fairer comparison.
+    for group in ("sentences", "short answers", "digit strings"):
+        # Summed over --repeat: a clip's CPU and audio are in clip_cpu once per pass.
+        ours_sum, plain_sum = _sums(mine, group), _sums(plain, group)
+        if not ours_sum or not plain_sum:
+            continue
+        ratios = sorted((ours_sum[name][0] / ours_sum[name][1]) / (plain_sum[name][0] / plain_sum[name][1])
+                        for name in ours_sum if name in plain_sum)
+        calm = [name for name in ours_sum if name in plain_sum
+                and not mine.clip_fallbacks.get(name) and not plain.clip_fallbacks.get(name)]
+        line = f"    {group}: per-clip ours/plain median {ratios[len(ratios) // 2]:.3f}"
+        if calm and mine.clip_fallbacks:
+            ours_cpu = sum(ours_sum[name][0] for name in calm)
+            plain_cpu = sum(plain_sum[name][0] for name in calm)
+            audio_seconds = sum(ours_sum[name][1] for name in calm)
+            line += (f"; {len(calm)} clips with no fallback decode on either side: ours {ours_cpu / audio_seconds:.3f}, "
+                     f"plain {plain_cpu / audio_seconds:.3f}, ours/plain {ours_cpu / plain_cpu:.3f}")
+        print(line)
+
+
+def _sums(tally: Tally, group: str) -> dict:
+    sums: dict = {}
+    for clip, cpu, seconds in tally.clip_cpu:
+        if group_of(clip.kind) == group:
+            total = sums.setdefault(str(clip.path), [0.0, 0.0])
+            total[0] += cpu
+            total[1] += seconds
+    return sums
+
+
+def _quality(tally: Tally, group: str) -> str:
+    if group == "sentences":
+        return f"WER {tally.errors / tally.words:.3f}" if tally.words else "-"
+    if group == "digit strings":
+        return f"{tally.digits_right}/{tally.digits_total}"
+    return f"{sum(tally.right.values())}/{sum(tally.total.values())}"
+
+
+# --------------------------------------------------------------------------- profile
+class _ProfiledModel:
+    """Stands in for a WhisperModel's CTranslate2 model and counts CPU seconds per call kind."""
+
+    def __init__(self, inner, counts: dict) -> None:
+        self._inner, self._counts = inner, counts
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def _timed(self, kind: str, call, *args, **kwargs):
+        started = time.process_time()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            self._counts[kind + " s"] += time.process_time() - started
+            self._counts[kind + " calls"] += 1
+
+    def encode(self, features, *args, **kwargs):
+        self._counts["encoded frames"] += int(features.shape[-1])
+        return self._timed("encode", self._inner.encode, features, *args, **kwargs)
+
+    def generate(self, encoded, prompts, *args, **kwargs):
+        result = self._timed("generate", self._inner.generate, encoded, prompts, *args, **kwargs)
+        kind = "sampled" if kwargs.get("sampling_temperature") else "beam/greedy"
+        self._counts[f"generate {kind}"] += 1
+        self._counts["generated tokens"] += sum(len(sequence) for item in result for sequence in item.sequences_ids[:1])
+        return result
+
+    def align(self, *args, **kwargs):
+        return self._timed("align", self._inner.align, *args, **kwargs)
+
+
+def profiled(whisper_model) -> dict:
+    """Wrap ``whisper_model.model`` (once) and return its counters (reset them between clips)."""
+    if not isinstance(whisper_model.model, _ProfiledModel):
+        whisper_model.model = _ProfiledModel(whisper_model.model, defaultdict(float))
+    return whisper_model.model._counts
+
+
+def print_profile(label: str, clip: Clip, counts: dict, cpu: float, seconds: float) -> None:
+    other = cpu - counts.get("encode s", 0.0) - counts.get("generate s", 0.0) - counts.get("align s", 0.0)
+    print(f"    {label:5s} {clip.path.name:26s} {seconds:4.1f} s audio, CPU {cpu:5.2f} s (RTF {cpu / seconds:.2f}): "
+          f"encode {counts.get('encode s', 0):.2f} s x{int(counts.get('encode calls', 0))} "
+          f"({int(counts.get('encoded frames', 0))} frames), "
+          f"decode {counts.get('generate s', 0):.2f} s x{int(counts.get('generate calls', 0))} "
+          f"({int(counts.get('generate sampled', 0))} at a fallback temperature, "
+          f"{int(counts.get('generated tokens', 0))} tokens), align {counts.get('align s', 0):.2f} s, "
+          f"other {other:.2f} s")
 
 
 def group_of(kind: str) -> str:
@@ -372,6 +563,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--against", action="append", default=[], metavar="NAME=VALUE",
                         help="also run these settings on each clip right after the configured ones "
                              "(paired, so a busy machine slows both alike); repeatable")
+    parser.add_argument("--plain", action="store_true",
+                        help="also run plain faster-whisper (beam 5, no prompt, 30 s window, timestamps) on each "
+                             "clip right after ours, and print both CPU-time RTFs, their ratio and WER")
+    parser.add_argument("--profile", action="store_true",
+                        help="per clip: CPU in encoding, decoding (and fallback temperatures) and scoring, "
+                             "ours and (with --plain) plain faster-whisper's")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="go through the clips N times (more samples for a paired comparison)")
     parser.add_argument("--pad", type=float, default=0.0, metavar="SECONDS",
                         help="add this much near-silence before and after every clip (a voice note's button time)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -396,16 +595,53 @@ def main(argv: Optional[list[str]] = None) -> int:
     groups = {"short": set(speech_answers.SCORED_KINDS), "digits": set(speech_answers.DIGIT_KINDS),
               "sentences": {SENTENCE, "free_text", "place", "date"}}
     only = groups.get(arguments.only) if arguments.only else None
+    other = None
     if arguments.against:
         other = copy.copy(stt)
         for assignment in arguments.against:
             apply_setting(other, assignment)
-        mine, theirs = Tally(), Tally()
-        for clip in clips:  # clip by clip, so both settings meet the same load
-            measure(stt, [clip], mine, show=arguments.show, kinds=only, pad=arguments.pad)
-            measure(other, [clip], theirs, show=arguments.show, kinds=only, pad=arguments.pad)
-        report("configured settings (paired)", mine)
-        report(f"against {', '.join(arguments.against)} (paired)", theirs)
+    plain = PlainWhisper(stt) if arguments.plain else None
+    if other is not None or plain is not None or arguments.profile:
+        mine, theirs, plains = Tally(), Tally(), Tally()
+        # Counted whenever plain runs (the comparison without fallbacks needs them); printed with --profile.
+        counts = profiled(stt.model()) if arguments.profile or plain is not None else None
+        plain_counts = profiled(plain.model) if plain is not None else None
+        if arguments.profile:
+            print("profile (CPU seconds of this process per clip; 'other' is feature extraction, "
+                  "trimming and Python):")
+        for _ in range(max(1, arguments.repeat)):
+            for clip in clips:  # clip by clip (ours, other, plain), so all meet the same load
+                if only is not None and clip.kind not in only:
+                    continue
+                for tally, run, profile_counts, label in ((mine, "ours", counts, "ours"),
+                                                          (theirs, "other", counts, "other"),
+                                                          (plains, "plain", plain_counts, "plain")):
+                    if (run == "other" and other is None) or (run == "plain" and plain is None):
+                        continue
+                    if profile_counts is not None:
+                        profile_counts.clear()
+                    if run == "plain":
+                        measure_plain(plain, [clip], tally, show=arguments.show, pad=arguments.pad)
+                    else:
+                        measure(stt if run == "ours" else other, [clip], tally, show=arguments.show,
+                                pad=arguments.pad)
+                    if profile_counts is not None:
+                        _, cpu, seconds = tally.clip_cpu[-1]
+                        key = str(clip.path)
+                        tally.clip_fallbacks[key] = (tally.clip_fallbacks.get(key, 0)
+                                                     + int(profile_counts.get("generate sampled", 0)))
+                        if arguments.profile:
+                            print_profile(label, clip, profile_counts, cpu, seconds)
+        paired = other is not None or plain is not None
+        report("configured settings (paired)" if paired else "configured settings", mine)
+        if other is not None:
+            report(f"against {', '.join(arguments.against)} (paired)", theirs)
+        if plain is not None:
+            report("plain faster-whisper (paired: beam 5, best_of 5, no prompt, 30 s window, timestamps)", plains)
+            compare_with_plain(mine, plains)
+            if other is not None:
+                print("  (the other settings against plain:)")
+                compare_with_plain(theirs, plains)
     else:
         report("configured settings", measure(stt, clips, Tally(), show=arguments.show, kinds=only, pad=arguments.pad))
     if arguments.free:
