@@ -406,6 +406,12 @@ class AccessibilityLayer:
         except Exception:
             logger.exception("speech-to-text model could not be loaded; voice notes will be refused kindly")
 
+    async def close(self) -> None:
+        """At the connector's stop: close what speech-to-text keeps open (the speech service's connections)."""
+        stt = self._stt
+        if stt is not None and hasattr(stt, "close"):
+            await stt.close()
+
     def speech_to_text(self) -> Any:
         with self._build_lock:
             if self._stt is None:

@@ -4,7 +4,10 @@ This is the client half: it reads the settings, admits or declines a voice note 
 limit), and hands the note to the speech worker process
 (:mod:`accessibility.speech_worker_client`) or, with ``worker: false``, to the model half in a
 thread here (:mod:`accessibility.speech_recogniser`). Why a separate, low-priority worker:
-decoding never takes the CPU from the event loop that answers webhooks.
+decoding never takes the CPU from the event loop that answers webhooks. With ``service_url``
+set, the note goes to the speech service's replicas instead (:mod:`accessibility.speech_service`,
+issue 19: voice load scales apart from text) and no worker is started here; their replies are
+mapped exactly as the worker's.
 
 What callers may rely on: :meth:`SpeechToText.transcribe` returns a
 :class:`~accessibility.speech_transcript.Transcript` or raises
@@ -15,6 +18,7 @@ nothing else happens. How notes are decoded, and why: :mod:`accessibility.speech
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +29,7 @@ from accessibility.speech_recogniser import (ANSWER_PRUNE_NATS, BUNDLED, COMPRES
                                              DEFAULT_CPU_THREADS, DEFAULT_PROMPT, DEFAULT_TEMPERATURES,
                                              LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD, SCORED_MIN_FRAMES,
                                              Recogniser, RecogniserOptions)
+from accessibility.speech_service import ServiceUnavailable, SpeechService, max_audio_bytes, speech_token
 from accessibility.speech_transcript import AudioRejected, Transcript, rejection_message
 from accessibility.speech_worker_client import SpeechWorker, WorkerUnavailable, shared_worker
 
@@ -36,6 +41,7 @@ __all__ = ["AudioRejected", "SpeechToText", "Transcript", "rejection_message"]
 # those waiting threads starved the webhooks' quick database writes, so the provider's answer
 # waited behind speech (bench/README.md, cause 4). Speech has its own threads.
 _SPEECH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech-to-text")
+_TRANSCRIPT_FIELDS = frozenset(field.name for field in dataclasses.fields(Transcript))
 
 
 class SpeechToText:
@@ -54,7 +60,7 @@ class SpeechToText:
                  best_of: int = 3, score_answers: bool = True, token_bonus: float = 1.0,
                  calibration: Optional[dict] = None, answer_prune_nats: Optional[float] = ANSWER_PRUNE_NATS,
                  answer_window_frames: int = SCORED_MIN_FRAMES, digit_vocabulary: bool = True,
-                 trim_silence: bool = True) -> None:
+                 trim_silence: bool = True, service_url: str = "", service_token: str = "") -> None:
         self.model_setting = model
         self.data_dir = Path(data_dir)
         self.language = language
@@ -85,6 +91,10 @@ class SpeechToText:
         self.answer_window_frames = int(answer_window_frames)
         self.digit_vocabulary = bool(digit_vocabulary)
         self.trim_silence = bool(trim_silence)
+        # Empty: this process's worker (or model). Set: the speech service's replicas.
+        self.service_url = (service_url or "").rstrip("/")
+        self.service = (SpeechService(self.service_url, service_token, connections=max_queued)
+                        if self.service_url else None)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "SpeechToText":
@@ -92,6 +102,7 @@ class SpeechToText:
         temperatures = section.data.get("temperature", list(DEFAULT_TEMPERATURES))
         if not isinstance(temperatures, (list, tuple)):
             temperatures = [temperatures]
+        service_url = section.get("service_url", "") or ""
         return cls(
             section.get("model", BUNDLED),
             data_dir=settings.data_dir,
@@ -119,6 +130,9 @@ class SpeechToText:
             answer_window_frames=section.get("answer_window_frames", SCORED_MIN_FRAMES, kind=int),
             digit_vocabulary=section.flag("digit_vocabulary", True),
             trim_silence=section.flag("trim_silence", True),
+            service_url=service_url,
+            # Only a client of the service needs the identity key (the token is derived from it).
+            service_token=speech_token(settings.identity_key) if service_url else "",
         )
 
     def options(self) -> dict:
@@ -144,7 +158,17 @@ class SpeechToText:
                              max_queued=self.max_queued)
 
     def warm_up(self) -> None:
-        """Load the model now (start the worker, or load it here) instead of on the first note."""
+        """Load the model now (start the worker, or load it here) instead of on the first note.
+
+        With a service, nothing is loaded here: its health is asked once, for the log.
+        """
+        if self.service is not None:
+            if self.service.probe():
+                logger.info("speech-to-text service at %s is ready", self.service_url)
+            else:
+                logger.warning("speech-to-text service at %s is not ready yet; voice notes wait for it or "
+                               "are refused kindly", self.service_url)
+            return
         if self.worker:
             self.speech_worker().start()
         else:
@@ -167,26 +191,62 @@ class SpeechToText:
         """Blocking transcription in the worker process (see :mod:`accessibility.speech_worker_client`)."""
         # Generous: a two-minute note decodes in well under a minute; only a hung worker waits this.
         timeout = 60.0 + 2.0 * self.max_seconds
-        request = {"audio": data, "mime": mime, "options": self.options(), "expects": expects,
-                   "titles": [str(title) for title in titles]}
+        request = self._request(data, mime, expects, titles)
         try:
             reply = self.speech_worker().transcribe(request, timeout)
         except WorkerUnavailable:
             logger.exception("speech-to-text worker unavailable (%s, %d bytes)", mime, len(data))
             raise AudioRejected("unavailable", rejection_message("unavailable", self.max_seconds)) from None
+        return self._transcript_from(reply, mime, "worker")
+
+    def _request(self, data: bytes, mime: Optional[str], expects: Optional[str], titles: Sequence[str]) -> dict:
+        return {"audio": data, "mime": mime, "options": self.options(), "expects": expects,
+                "titles": [str(title) for title in titles]}
+
+    def _transcript_from(self, reply: dict, mime: Optional[str], where: str) -> Transcript:
+        """A worker's (or the service's) reply as a transcript, or the rejection it names."""
         if "rejected" in reply:
+            reason = reply["rejected"] if isinstance(reply["rejected"], str) else "unavailable"
             if reply.get("error"):
-                logger.error("speech-to-text worker failed on a %s voice note: %s", mime, reply["error"])
-            raise AudioRejected(reply["rejected"], rejection_message(reply["rejected"], self.max_seconds))
-        return Transcript(**reply)
+                logger.error("speech-to-text %s failed on a %s voice note: %s", where, mime, reply["error"])
+            raise AudioRejected(reason, rejection_message(reason, self.max_seconds))
+        # Only the fields this version knows: replicas of two versions meet during a rolling update.
+        try:
+            return Transcript(**{key: value for key, value in reply.items() if key in _TRANSCRIPT_FIELDS})
+        except TypeError:
+            logger.error("speech-to-text %s answered something that is no transcript: %r", where, sorted(reply))
+            raise AudioRejected("unavailable", rejection_message("unavailable", self.max_seconds)) from None
+
+    async def transcribe_by_service(self, data: bytes, mime: Optional[str] = None, *,
+                                    expects: Optional[str] = None, titles: Sequence[str] = ()) -> Transcript:
+        """Transcription by the speech service (see :mod:`accessibility.speech_service`)."""
+        if len(data) > max_audio_bytes(self.max_seconds):  # the service would refuse the body
+            raise AudioRejected("too_long", rejection_message("too_long", self.max_seconds))
+        timeout = 60.0 + 2.0 * self.max_seconds  # as the worker's: only a hung service waits this
+        try:
+            reply = await self.service.transcribe(self._request(data, mime, expects, titles), timeout)
+        except ServiceUnavailable as failure:
+            logger.error("speech-to-text service unavailable (%s, %d bytes): %s", mime, len(data), failure)
+            raise AudioRejected("unavailable", rejection_message("unavailable", self.max_seconds)) from None
+        if reply.get("rejected") == "busy":
+            logger.warning("speech-to-text service busy; a voice note declined")
+        return self._transcript_from(reply, mime, "service")
+
+    async def close(self) -> None:
+        """Close the connections to the speech service (nothing to do without one)."""
+        if self.service is not None:
+            await self.service.close()
 
     async def transcribe(self, data: bytes, mime: Optional[str] = None, *, expects: Optional[str] = None,
                          titles: Sequence[str] = ()) -> Transcript:
-        """Off the event loop: in the worker process, or (``worker: false``) in a thread here.
+        """Off the event loop: by the speech service (``service_url``), in the worker process, or
+        (``worker: false``) in a thread here.
 
         More than ``max_queued`` voice notes waiting are declined with a kind "busy" message
-        instead of queueing minutes of work.
+        instead of queueing minutes of work (by the service's replica, with a service).
         """
+        if self.service is not None:
+            return await self.transcribe_by_service(data, mime, expects=expects, titles=tuple(titles))
         loop = asyncio.get_running_loop()
         call = functools.partial(self.transcribe_sync if not self.worker else self.transcribe_in_worker,
                                  data, mime, expects=expects, titles=tuple(titles))

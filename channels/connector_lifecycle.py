@@ -57,6 +57,11 @@ class ConnectorLifecycle:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._background.clear()
+        conversation = getattr(self, "conversation", None)
+        layer = getattr(conversation, "layer", None)
+        if layer is not None and hasattr(layer, "close"):
+            with contextlib.suppress(Exception):
+                await layer.close()
 
 
 def connector_blueprint(name: str, connector: Any,

@@ -40,6 +40,8 @@ class Balanced:
     port: int
     backends: Sequence[str]
     retry_posts: bool
+    # The largest request body nginx passes on, as the backend's own cap (nginx answers 413 above it).
+    max_body_bytes: int = 1024 * 1024
 
 
 def render(prefix: Path, listeners: Sequence[Balanced], run_as_root: bool = False) -> str:
@@ -61,8 +63,6 @@ def render(prefix: Path, listeners: Sequence[Balanced], run_as_root: bool = Fals
         f"  fastcgi_temp_path {temp['fastcgi']};",
         f"  uwsgi_temp_path {temp['uwsgi']};",
         f"  scgi_temp_path {temp['scgi']};",
-        # As the gateway's own cap (channels/gateway.py MAX_REQUEST_BYTES): refused here first.
-        "  client_max_body_size 1m;",
     ]
     for listener in listeners:
         lines.append(f"  upstream {listener.name} {{")
@@ -77,6 +77,9 @@ def render(prefix: Path, listeners: Sequence[Balanced], run_as_root: bool = Fals
         lines += [
             "  server {",
             f"    listen 127.0.0.1:{listener.port};",
+            # As the backend's own cap (the gateway's MAX_REQUEST_BYTES, a speech server's
+            # max_body_bytes): refused here first.
+            f"    client_max_body_size {listener.max_body_bytes};",
             "    location / {",
             f"      proxy_pass http://{listener.name};",
             "      proxy_http_version 1.1;",

@@ -3,7 +3,8 @@
 ``bot run`` starts every process on one machine and wires them over loopback. A deployment with
 replicas (deploy/) runs each process in a container of its own and tells it where its peers
 are: the Rasa server where the action servers are (``--action-url``, a Service in front of
-them), the gateway where the Rasa servers are (``--rasa-url``). The command writes Rasa's runtime
+them), the gateway where the Rasa servers are (``--rasa-url``) and, with speech-to-text as a
+service (``serve speech``, issue 19), where the speech replicas are (``SAPALAPOR_SPEECH_URL``). The command writes Rasa's runtime
 files the way ``bot run`` does (bot/rasa_project.py), then replaces itself with the server
 process (``exec``), so the container's signals and exit status are the server's own.
 
@@ -21,8 +22,8 @@ from bot.action_server import TOKEN_ENV as ACTION_TOKEN_ENV
 from bot.rasa_project import _rasa_env, ensure_model, write_credentials, write_endpoints
 from bot.settings import ROOT, ConfigError, Settings, load_settings
 
-PROCESSES = ("actions", "rasa", "gateway", "console")
-DEFAULT_PORTS = {"actions": 5055, "rasa": 5006, "gateway": 5005, "console": 5010}
+PROCESSES = ("actions", "rasa", "gateway", "console", "speech")
+DEFAULT_PORTS = {"actions": 5055, "rasa": 5006, "gateway": 5005, "console": 5010, "speech": 5070}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RASA_API_TOKEN_ENV = "SAPALAPOR_RASA_API_TOKEN"
 
@@ -48,6 +49,8 @@ def _port(settings: Settings, process: str, given: Optional[int]) -> int:
         return given
     if process == "console":
         return settings.section("console").get("port", DEFAULT_PORTS[process], int)
+    if process == "speech":
+        return settings.section("accessibility.speech_to_text").get("service_port", DEFAULT_PORTS[process], int)
     key = {"actions": "action_port", "rasa": "rasa_port", "gateway": "port"}[process]
     return settings.section("server").get(key, DEFAULT_PORTS[process], int)
 
@@ -72,6 +75,8 @@ def command_for(settings: Settings, process: str, host: str, port: int,
         return [python, "-m", "bot.action_server", "--host", host, "--port", str(port)]
     if process == "console":
         return [python, "-m", "console", "--host", host, "--port", str(port)]
+    if process == "speech":
+        return [python, "-m", "bot.speech_server", "--host", host, "--port", str(port)]
     if process == "gateway":
         if not rasa_url:
             raise ConfigError("the gateway needs --rasa-url (or SAPALAPOR_RASA_URL)")
@@ -98,7 +103,7 @@ def command_for(settings: Settings, process: str, host: str, port: int,
 def child_environment(process: str) -> Dict[str, str]:
     """What the server sees: Rasa's quiet defaults; the action token only where it is checked."""
     env = _rasa_env()
-    if process in ("gateway", "console"):
+    if process in ("gateway", "console", "speech"):
         env.pop(ACTION_TOKEN_ENV, None)
         env.pop(RASA_API_TOKEN_ENV, None)
     return env

@@ -34,6 +34,14 @@ _MARK_HANDLED = (
     .execution_options(synchronize_session=False)
 )
 
+# Built once: it runs in the transaction that records every delivery.
+_EARLIER_WAITING = (
+    select(InboundDelivery.id)
+    .where(InboundDelivery.channel == bindparam("channel"), InboundDelivery.sender_hash == bindparam("sender_hash"),
+           InboundDelivery.state == "received", InboundDelivery.id < bindparam("delivery_id"))
+    .limit(1)
+)
+
 
 class InboundLog:
     def __init__(self, session: Session) -> None:
@@ -228,10 +236,7 @@ class InboundLog:
         if not sender_hash:
             return False
         return self.session.execute(
-            select(InboundDelivery.id)
-            .where(InboundDelivery.channel == channel, InboundDelivery.sender_hash == sender_hash,
-                   InboundDelivery.state == "received", InboundDelivery.id < delivery_id)
-            .limit(1)
+            _EARLIER_WAITING, {"channel": channel, "sender_hash": sender_hash, "delivery_id": delivery_id}
         ).first() is not None
 
     def earlier_state(self, channel: str, sender_hash: Optional[str], delivery_id: int, holder: str,

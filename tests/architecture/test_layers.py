@@ -7,7 +7,7 @@ from tests.architecture.imports import cycles, import_graph, imports_of, our_mod
 # storage, replies come back up the same way as return values. The longest prefix decides.
 LAYERS = (
     ("entry points", ("bot.__main__", "bot.cli", "bot.cli_args", "bot.commands", "bot.rasa_server",
-                      "bot.action_server", "bot.rasa_project", "bot.cluster", "channels.gateway", "console")),
+                      "bot.action_server", "bot.speech_server", "bot.rasa_project", "bot.cluster", "channels.gateway", "console")),
     ("channels", ("channels",)),
     ("accessibility", ("accessibility",)),
     ("rasa", ("bot",)),

@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from bot.action_server import OPEN_PATHS
+from accessibility.speech_service import HEALTH_PATH
 from bot.cli import build_parser
+from bot.commands.serve import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -79,6 +81,21 @@ def _console_app():
     return build_app(settings, console_config(settings), Database("sqlite://"), name="manifest_check")
 
 
+def _speech_app():
+    from sanic import Sanic
+
+    from bot.speech_server import build_app
+
+    class Worker:  # build_app only reads these until it serves
+        max_queued, pid = 1, None
+
+    previous, Sanic.test_mode = Sanic.test_mode, True  # the app's name may be taken by an earlier call
+    try:
+        return build_app(Worker(), "t" * 64, max_seconds=120, name="manifest_check_speech", warm_up=False)
+    finally:
+        Sanic.test_mode = previous
+
+
 def _probe_paths(deployment):
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     return {container[probe]["httpGet"]["path"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
@@ -90,6 +107,9 @@ def test_probes_ask_the_health_routes_each_process_serves_without_a_token():
     # The gateway's GET / answers 503 until its connectors started; Rasa's GET / once its model loaded.
     assert _probe_paths(deployments["gateway"]) == {"/"}
     assert _probe_paths(deployments["rasa"]) == {"/"}
+    # The speech server's /health answers 503 until its model is loaded, and needs no token.
+    assert _probe_paths(deployments["speech"]) == {HEALTH_PATH}
+    assert HEALTH_PATH.lstrip("/") in {route.path for route in _speech_app().router.routes}
     console_routes = {route.path.rstrip("/") or "/" for route in _console_app().router.routes}
     assert {path.lstrip("/") for path in _probe_paths(deployments["console"])} <= console_routes
 
@@ -109,7 +129,7 @@ def test_every_service_reaches_the_port_its_pods_listen_on():
 def test_the_peer_addresses_name_the_services():
     environment = next(doc for doc in _kind("ConfigMap") if doc["metadata"]["name"] == "sapalapor-environment")["data"]
     services = {service["metadata"]["name"]: service["spec"]["ports"][0]["port"] for service in _kind("Service")}
-    for key in ("SAPALAPOR_ACTION_URL", "SAPALAPOR_RASA_URL"):
+    for key in ("SAPALAPOR_ACTION_URL", "SAPALAPOR_RASA_URL", "SAPALAPOR_SPEECH_URL"):
         host, port = re.match(r"http://([^:/]+):(\d+)", environment[key]).groups()
         assert services[host] == int(port), key
 
@@ -130,7 +150,26 @@ def test_internal_ports_answer_only_the_process_that_needs_them():
                 for policy in _kind("NetworkPolicy")}
     allowed = {name: policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
                for name, policy in policies.items()}
-    assert allowed == {"rasa": "gateway", "actions": "rasa"}
+    assert allowed == {"rasa": "gateway", "actions": "rasa", "speech": "gateway"}
+    ports = {name: {port["port"] for port in policy["spec"]["ingress"][0]["ports"]} for name, policy in policies.items()}
+    assert ports["speech"] == {DEFAULT_PORTS["speech"]}
+
+
+def test_speech_to_text_runs_as_its_own_deployment_the_gateways_reach_through_its_service():
+    deployments = {document["metadata"]["labels"]["app.kubernetes.io/name"]: document for document in _kind("Deployment")}
+    speech = deployments["speech"]
+    assert speech["spec"]["replicas"] >= 2
+    container = speech["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][:2] == ["serve", "speech"]
+    assert [port["containerPort"] for port in container["ports"]] == [DEFAULT_PORTS["speech"]]
+    # One decoding thread needs a core while a note is transcribed; the model half a gigabyte.
+    assert container["resources"]["requests"]["cpu"] in ("1", 1, "1000m")
+    assert container["resources"]["requests"]["memory"].endswith(("Mi", "Gi"))
+    # It reads the same settings and identity key (its token) as the gateways.
+    assert {source.get("configMapRef", source.get("secretRef"))["name"] for source in container["envFrom"]} == {
+        "sapalapor-environment", "sapalapor-secrets"}
+    environment = next(doc for doc in _kind("ConfigMap") if doc["metadata"]["name"] == "sapalapor-environment")["data"]
+    assert environment["SAPALAPOR_SPEECH_URL"] == f"http://sapalapor-speech:{DEFAULT_PORTS['speech']}"
 
 
 def test_no_container_runs_as_root_and_every_one_has_memory_limits():
