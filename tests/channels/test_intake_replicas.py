@@ -51,16 +51,22 @@ async def eventually(predicate, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def two_gateways(database, holding: str = ""):
+    """A handler and two gateways' intakes on one log; ``holding``: a text whose handling waits."""
+    handler = Handler()
+    if holding:
+        handler.hold[holding] = asyncio.Event()
+    return (handler, Intake(database, "telegram", handler.for_replica("a"), holder="host-a:5005"),
+            Intake(database, "telegram", handler.for_replica("b"), holder="host-b:5005"))
+
+
 def states(database) -> list:
     with database.reading() as session:
         return [row.state for row in session.query(InboundDelivery).order_by(InboundDelivery.id)]
 
 
 async def test_a_senders_second_message_received_by_the_other_gateway_waits_for_the_first(database):
-    handler = Handler()
-    handler.hold["satu"] = asyncio.Event()
-    gateway_a = Intake(database, "telegram", handler.for_replica("a"), holder="host-a:5005")
-    gateway_b = Intake(database, "telegram", handler.for_replica("b"), holder="host-b:5005")
+    handler, gateway_a, gateway_b = two_gateways(database, holding="satu")
 
     await gateway_a.accept("1", "citizen", {"text": "satu"})
     await eventually(lambda: handler.texts() == ["satu"])
@@ -80,10 +86,7 @@ async def test_a_senders_second_message_received_by_the_other_gateway_waits_for_
 
 
 async def test_recovery_on_the_other_gateway_leaves_a_delivery_in_hand_alone(database):
-    handler = Handler()
-    handler.hold["satu"] = asyncio.Event()
-    gateway_a = Intake(database, "telegram", handler.for_replica("a"), holder="host-a:5005")
-    gateway_b = Intake(database, "telegram", handler.for_replica("b"), holder="host-b:5005")
+    handler, gateway_a, gateway_b = two_gateways(database, holding="satu")
 
     await gateway_a.accept("1", "citizen", {"text": "satu"})
     await eventually(lambda: handler.texts() == ["satu"])
@@ -128,10 +131,7 @@ async def test_a_message_behind_one_a_dead_gateway_left_is_handled_right_after_i
 
 async def test_a_gateway_renews_the_claims_of_what_it_works_on(database, monkeypatch):
     monkeypatch.setattr(intake_module, "CLAIM_SECONDS", 0.5)
-    handler = Handler()
-    handler.hold["satu"] = asyncio.Event()
-    gateway_a = Intake(database, "telegram", handler.for_replica("a"), holder="host-a:5005")
-    gateway_b = Intake(database, "telegram", handler.for_replica("b"), holder="host-b:5005")
+    handler, gateway_a, gateway_b = two_gateways(database, holding="satu")
     await gateway_a.accept("1", "citizen", {"text": "satu"})
     await eventually(lambda: handler.texts() == ["satu"])
     for _ in range(4):  # a turn that outlasts its first claim, a renewal every 0.3 s
@@ -144,9 +144,7 @@ async def test_a_gateway_renews_the_claims_of_what_it_works_on(database, monkeyp
 
 
 async def test_a_replay_that_reaches_the_other_gateway_is_acknowledged_and_not_handled(database):
-    handler = Handler()
-    gateway_a = Intake(database, "telegram", handler.for_replica("a"), holder="host-a:5005")
-    gateway_b = Intake(database, "telegram", handler.for_replica("b"), holder="host-b:5005")
+    handler, gateway_a, gateway_b = two_gateways(database)
     assert await gateway_a.accept("1", "citizen", {"text": "satu"})
     assert not await gateway_b.accept("1", "citizen", {"text": "satu"})
     await gateway_a.drain()
