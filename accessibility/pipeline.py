@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from accessibility import choices, status_updates
-from accessibility.citizen_text import entry, say
+from shared.citizen_text import entry, say
 from accessibility.closing_rating import rating_of
 from accessibility.profiles import Preferences, defaults_from_settings
 from accessibility.user_state import NOT_SEEN, Shown, UserState

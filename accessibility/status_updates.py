@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, List, Optional
 
-from accessibility.citizen_text import catalogue, say
+from shared.citizen_text import catalogue, say
 
 # The office is named with these statuses; the officer's note is told with these.
 _NAMES_AGENCY = ("diteruskan", "ditindaklanjuti")

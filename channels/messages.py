@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accessibility.citizen_text import entry
+from shared.citizen_text import entry
 
 
 @dataclass(frozen=True)

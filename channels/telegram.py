@@ -23,7 +23,7 @@ from telegram import Bot, Update
 from telegram.constants import ChatAction
 from telegram.error import Forbidden, TelegramError
 
-from accessibility.citizen_text import entry, say
+from shared.citizen_text import entry, say
 from accessibility.pipeline import Outgoing
 from channels import redact
 from channels.connector_lifecycle import ConnectorLifecycle, connector_blueprint

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, List, Optional, Set
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from accessibility.citizen_text import say
+from shared.citizen_text import say
 from accessibility.pipeline import Outgoing
 from channels.sending import Retry, RetryPolicy, send_with_retry
 from channels.text_split import split_text

@@ -24,7 +24,7 @@ from sanic.request import Request
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from accessibility.citizen_text import entry
+from shared.citizen_text import entry
 from accessibility.pipeline import AccessibilityLayer, Outgoing
 from channels import redact
 from channels.connector_lifecycle import ConnectorLifecycle, connector_blueprint

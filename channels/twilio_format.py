@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional
 
-from accessibility.citizen_text import say
+from shared.citizen_text import say
 from accessibility.pipeline import Outgoing
 from channels import gsm7
 from channels.text_split import split_text

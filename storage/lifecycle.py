@@ -177,7 +177,8 @@ def clock_that_matters(report: Report, today: Optional[dt.date] = None) -> Optio
     return None
 
 
-# Said by the check_status action (bot/actions/status.py keeps the simple-language wording).
+# For operators (``bot report-status``); citizens read the catalogue's ``status_deadline.*``
+# (accessibility/citizen_text.yml), which says the same in their words.
 DEADLINE_WORDING: Dict[str, str] = {
     "verification_overdue": "Batas waktu verifikasi {date} sudah lewat. Laporan Anda akan kami prioritaskan.",
     "verification": "Laporan akan diverifikasi paling lambat {date}.",
@@ -188,7 +189,7 @@ DEADLINE_WORDING: Dict[str, str] = {
 
 def deadline_text(report: Report, today: Optional[dt.date] = None,
                   wording: Dict[str, str] = DEADLINE_WORDING) -> str:
-    """One or two short Indonesian sentences about the clock that matters now, for check_status."""
+    """One or two short Indonesian sentences about the clock that matters now, for operators."""
     clock = clock_that_matters(report, today)
     if clock is None:
         return ""

@@ -8,8 +8,10 @@ A four-digit PIN has only 10,000 values: after ``MAX_PIN_ATTEMPTS`` wrong PINs i
 conversation (slot ``pin_attempts``, never reset by cancelling) no PIN is asked or checked any
 more, and the citizen is told kindly to try again later or to ask for a person.
 
-The reply also says which LAPOR! deadline runs now (``storage.lifecycle``): the regular wording
-is ``deadline_text``; the simple-language wording says the same without office words.
+The reply also says which LAPOR! deadline runs now (``storage.lifecycle.clock_that_matters``).
+The status labels and deadline sentences are in the catalogue of citizen text
+(accessibility/citizen_text.yml, ``status_label.*`` and ``status_deadline.*``), each with its
+simple-language variant, checked by the same test as every other citizen-facing text.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin
 from bot.actions.report_form import WAY_ON_AFTER, _AskWithHint, misses
 from bot.dates import format_indonesian_date
 from storage import tracking_numbers
-from storage.lifecycle import deadline_text
+from shared.citizen_text import say
+from storage.lifecycle import clock_that_matters, format_date
 from storage.models import Report
 from storage.repositories import ReportRepository
 
@@ -36,27 +39,6 @@ log = logging.getLogger(__name__)
 SKIPPED = "skip"
 MAX_PIN_ATTEMPTS = 3
 
-STATUS_LABELS = {
-    "diterima": "sudah diterima dan menunggu diperiksa petugas",
-    "diverifikasi": "sudah diperiksa petugas dan dinyatakan lengkap",
-    "diteruskan": "sudah diteruskan ke instansi yang berwenang",
-    "ditindaklanjuti": "sedang ditindaklanjuti oleh instansi terkait",
-    "selesai": "sudah selesai ditangani",
-    "ditunda": "ditunda sementara; petugas mungkin menghubungi Anda",
-    "bukan_wewenang": "perlu diarahkan ke instansi lain karena bukan wewenang instansi tujuan",
-    "diarsipkan": "sudah ditutup dan diarsipkan",
-}
-# Said to someone who asked for simple language: no office jargon.
-SIMPLE_STATUS_LABELS = {
-    "diterima": "sudah diterima, menunggu dibaca petugas",
-    "diverifikasi": "sudah dibaca petugas",
-    "diteruskan": "sudah dikirim ke kantor yang mengurusnya",
-    "ditindaklanjuti": "sedang dikerjakan oleh kantor yang mengurusnya",
-    "selesai": "sudah selesai",
-    "ditunda": "ditunda dulu",
-    "bukan_wewenang": "harus dikirim ke kantor lain",
-    "diarsipkan": "sudah ditutup",
-}
 STATUS_SLOTS = ("tracking_number", "status_pin", "status_needs_pin", "ask_hint", "reask_slot", "reask_count") + HEARD_SLOTS
 # ask_hint value: the citizen started a new report instead of giving a number.
 NEW_REPORT = "new_report"
@@ -66,21 +48,24 @@ _REPORT_INTENTS = ("file_complaint", "file_aspiration", "request_information")
 
 
 def status_label(status: str, simple: bool) -> str:
-    labels = SIMPLE_STATUS_LABELS if simple else STATUS_LABELS
-    return labels.get(status, status.replace("_", " "))
+    try:
+        return say(f"status_label.{status}", simple)
+    except KeyError:  # a status added without its words: said as it is named, never a crash
+        return status.replace("_", " ")
 
 
-SIMPLE_DEADLINE_WORDING = {
-    "verification_overdue": "Batas waktu pemeriksaan sudah lewat, yaitu {date}.\nLaporan Anda akan kami dahulukan.",
-    "verification": "Petugas akan memeriksa laporan ini paling lambat {date}.",
-    "response_overdue": "Kantor yang mengurusnya belum menjawab sampai batas waktu {date}.",
-    "response": "Kantor yang mengurusnya akan menjawab paling lambat {date}.",
-}
+def status_deadline_text(report: Report, today: Optional[dt.date] = None, simple: bool = False) -> str:
+    """One or two short sentences about the LAPOR! clock that runs now ("" when none does)."""
+    clock = clock_that_matters(report, today)
+    if clock is None:
+        return ""
+    kind, date = clock
+    return say(f"status_deadline.{kind}", simple, date=format_date(date))
 
 
 def simple_deadline_text(report: Report, today: Optional[dt.date] = None) -> str:
-    """``deadline_text`` in everyday words (no "verifikasi", no "instansi"), short sentences."""
-    return deadline_text(report, today, SIMPLE_DEADLINE_WORDING)
+    """The deadline in everyday words (no "verifikasi", no "instansi"), short sentences."""
+    return status_deadline_text(report, today, simple=True)
 
 
 def pin_attempts(tracker: Tracker) -> int:
@@ -262,7 +247,7 @@ class ActionCheckStatus(Action):
                     return None
                 change = repository.latest_change(report)
                 changed_at = change.changed_at if change is not None else report.updated_at
-                deadline = simple_deadline_text(report) if simple else deadline_text(report)
+                deadline = status_deadline_text(report, simple=simple)
                 return report.tracking_number, report.status, changed_at.date(), deadline
 
             found = await runtime.in_session(look_up)

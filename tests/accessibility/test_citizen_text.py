@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from accessibility.citizen_text import catalogue, say
+from shared.citizen_text import catalogue, say
 from accessibility.simple_language import check_simple, glossary_hits
 from accessibility.status_updates import RATING_BUTTONS, closing_question, status_update_text
 from storage.models import REPORT_STATUSES

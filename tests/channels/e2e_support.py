@@ -134,15 +134,17 @@ def delivery_state(stack, channel: str, provider_id: str) -> Optional[str]:
 def wait_handled(stack, channel: str, provider_id: str) -> str:
     """The delivery's final state, once it is handled or failed and its replies have gone out."""
     deadline = time.monotonic() + 300  # a hung server fails the test instead of hanging it
+    pause = 0.05  # doubling to 1 s: hundreds of simulated citizens must not load the database themselves
     while time.monotonic() < deadline:
-        with stack["database"].session() as session:
+        with stack["database"].reading() as session:
             row = session.execute(select(InboundDelivery.id, InboundDelivery.state).where(
                 InboundDelivery.channel == channel, InboundDelivery.provider_id == provider_id)).first()
             unsent = row is not None and session.execute(
                 select(PendingReply.id).where(PendingReply.delivery_id == row.id)).first() is not None
         if row is not None and row.state in ("handled", "failed") and not unsent:
             return row.state
-        time.sleep(0.2)
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
     raise AssertionError(f"{channel} delivery {provider_id} was never handled; see {stack['servers'].log_files}")
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from accessibility.citizen_text import entry
+from shared.citizen_text import entry
 from accessibility.profiles import ProfileStore
 from accessibility.simple_language import check_simple
 from channels.connector_runtime import runtime_for

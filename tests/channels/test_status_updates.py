@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from accessibility.citizen_text import entry
+from shared.citizen_text import entry
 from accessibility.profiles import ProfileStore
 from accessibility.simple_language import check_simple, glossary_hits
 from channels import gsm7

@@ -6,7 +6,10 @@ and one test that checks them all (tests/accessibility/test_citizen_text.py). Th
 words stay in ``bot/domain.yml``, where Rasa picks the variant from the ``simple_language`` slot.
 
 Entries are addressed by a dotted key (``status_update.selesai``); values in braces are filled
-with :meth:`str.format`. The file is read once per process; it is data, so any layer may read it.
+with :meth:`str.format`. The file is read once per process; it is data, so any layer may read it,
+which is why this loader sits in ``shared/`` (the lowest layer): the accessibility layer renders
+it, and the status answer (bot/actions/status.py) takes its labels and deadlines from it too.
+The file itself stays with the accessibility layer, which owns simple language.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import Any, Dict
 
 import yaml
 
-CATALOGUE_FILE = Path(__file__).with_name("citizen_text.yml")
+CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "accessibility" / "citizen_text.yml"
 
 
 @dataclass(frozen=True)
