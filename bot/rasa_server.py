@@ -18,6 +18,14 @@ from __future__ import annotations
 import sys
 
 import skops.io  # noqa: F401,I001  (before Rasa: see the module docstring)
+import logging
+
+# skops' scan imports numpy.distutils, whose log module turns the *root* logger into its own
+# ``Log`` class; that class's ``_log`` takes no ``exc_info``, so every ``logging.exception`` on
+# the root logger (ours, Rasa's, a library's) raised TypeError instead of logging. The module
+# is imported once, so putting the class back here holds for the rest of the process.
+if type(logging.getLogger()) is not logging.RootLogger:
+    logging.getLogger().__class__ = logging.RootLogger
 
 import bot.tracker_store  # noqa: F401  (see the module docstring)
 from bot import rasa_patches

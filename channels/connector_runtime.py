@@ -41,9 +41,9 @@ class Runtime:
         return float(self.settings.section("server").get("retry_seconds", 30.0, kind=float))
 
     @property
-    def delivery_loop_seconds(self) -> float:
-        """Between two rounds of the status-update and staff-message loops (server.delivery_loop_seconds)."""
-        return float(self.settings.section("server").get("delivery_loop_seconds", 60.0, kind=float))
+    def status_update_seconds(self) -> float:
+        """Between two rounds of the status-update loop (server.status_update_seconds)."""
+        return float(self.settings.section("server").get("status_update_seconds", 60.0, kind=float))
 
     def public(self, path: str) -> Optional[str]:
         """The URL a provider uses for ``path`` on this server (behind a proxy too)."""

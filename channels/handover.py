@@ -33,6 +33,7 @@ from storage.leases import JobLease
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 2.0
+LEASE_FLOOR_SECONDS = 15.0
 
 # The words are in accessibility/citizen_text.yml (each with its simple variant).
 TAKEN = from_catalogue("handover.taken")
@@ -129,7 +130,7 @@ class HandoverOutbox:
     """One channel's loop: sends what staff wrote to citizens on this channel, oldest first."""
 
     def __init__(self, channel: str, runtime, layer, send: Send, can_send_voice: bool = True,
-                 interval: Optional[float] = None, clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 interval: float = INTERVAL_SECONDS, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.channel = channel
         self.clock = clock
         self.can_send_voice = can_send_voice
@@ -138,11 +139,11 @@ class HandoverOutbox:
         self.profiles = ProfileStore(runtime.database, defaults_from_settings(runtime.settings))
         self.service_hours = runtime.settings.section("handover").get("service_hours", "")
         self.send = send
-        # server.delivery_loop_seconds unless given (tests).
-        self.interval = interval if interval is not None else getattr(runtime, "delivery_loop_seconds", INTERVAL_SECONDS)
+        self.interval = interval  # an officer and a citizen are talking: seconds, not a minute
         # Every gateway replica runs the loop; the lease's holder alone sends (storage/leases.py).
+        # Short: if its holder dies, the next replica takes over while the citizen still waits.
         self.lease = JobLease(runtime.database, f"staff-messages:{channel}", getattr(runtime, "replica", "gateway"),
-                              max(3 * self.interval, 60.0))
+                              max(3 * interval, LEASE_FLOOR_SECONDS))
 
     async def run(self) -> None:
         await run_every(self.interval, self.once, log, f"{self.channel}: sending staff messages failed; trying again later")

@@ -49,8 +49,8 @@ class NotificationLoop:
         self._renders = layer is not None
         self.layer = layer or AccessibilityLayer(runtime.settings, runtime.database)
         self.can_send_voice = can_send_voice and self._renders
-        # server.delivery_loop_seconds unless given (tests).
-        self.interval = interval if interval is not None else getattr(runtime, "delivery_loop_seconds", INTERVAL_SECONDS)
+        # server.status_update_seconds unless given (tests).
+        self.interval = interval if interval is not None else getattr(runtime, "status_update_seconds", INTERVAL_SECONDS)
         self.lease = JobLease(runtime.database, f"status-updates:{channel}",
                               getattr(runtime, "replica", "gateway"), max(3 * self.interval, LEASE_FLOOR_SECONDS))
         # change id -> the user's last message time when the 24-hour window was found closed

@@ -67,7 +67,7 @@ def cluster(trained_model, tmp_path_factory):
         TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_SMS_FROM=SMS_FROM,
         TWILIO_WHATSAPP_FROM=WHATSAPP_FROM, TWILIO_API_BASE_URL=twilio.base_url,
         GTTS_BASE_URL=f"http://127.0.0.1:{free_port()}", SAPALAPOR_STT_WARM_UP="false",
-        SAPALAPOR_DELIVERY_LOOP_SECONDS="2")
+        SAPALAPOR_STATUS_UPDATE_SECONDS="2")
     previous = {key: os.environ.get(key) for key in env}
     try:
         with running_postgres("sapalapor") as database_url, running_redis() as redis_url:
@@ -180,9 +180,11 @@ def test_one_replica_of_each_server_killed_under_load_loses_and_doubles_nothing(
         running.replicas["gateway"][0].kill()
         running.replicas["rasa"][0].kill()
         running.replicas["actions"][1].kill()
+        running.replicas["speech"][1].kill()
         running.restart("rasa", 0)
         running.restart("actions", 1)
         running.restart("gateway", 0)
+        running.restart("speech", 1)
 
     run_citizens(cluster, pairs, during=kill_and_restart)
     assert_filed_once(cluster, pairs)
