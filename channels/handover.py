@@ -151,16 +151,19 @@ class HandoverOutbox:
     async def once(self) -> int:
         """Send what is due now; returns how many went out."""
         database = self.runtime.database
-        if not await asyncio.to_thread(self.lease.held_now):
-            return 0  # another replica sends them
         await asyncio.to_thread(self._announce_waiting)
 
         def pending() -> List[PendingMessage]:
             with database.reading() as session:
                 return HandoverRepository(session).undelivered(self.channel)
+        # Read first, the lease only when there is something to send: the round runs every 2 s,
+        # and taking the lease is a write (on SQLite, the database's one write lock).
+        items = await asyncio.to_thread(pending)
+        if not items or not await asyncio.to_thread(self.lease.held_now):
+            return 0  # nothing to send, or another replica sends it
         sent = 0
         blocked = set()  # a conversation whose earlier message waits: later ones wait too (order)
-        for item in await asyncio.to_thread(pending):
+        for item in items:
             if item.handover_id in blocked:
                 continue
             if not await asyncio.to_thread(self.lease.held_now):
@@ -183,8 +186,8 @@ class HandoverOutbox:
         # Read first: this runs every round, and a write session would take SQLite's write lock.
         with self.runtime.database.reading() as session:
             waiting = [handover.id for handover in HandoverRepository(session).unannounced(self.channel)]
-        if not waiting:
-            return
+        if not waiting or not self.lease.held_now():
+            return  # nothing to announce, or another replica announces it
         # The loop sees a request within seconds of it being made: now is when it was made.
         opens = hours.next_opening(self.clock())
         with self.runtime.database.session() as session:

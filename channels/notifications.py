@@ -70,10 +70,12 @@ class NotificationLoop:
         def pending() -> List[lifecycle.Notification]:
             with self.runtime.database.session() as session:
                 return list(lifecycle.pending_notifications(session, self.channel))
-        if not await asyncio.to_thread(self.lease.held_now):
-            return 0  # another replica sends them
+        items = await asyncio.to_thread(pending)
+        # The lease only when there is something to send: taking it is a write.
+        if not items or not await asyncio.to_thread(self.lease.held_now):
+            return 0  # nothing due, or another replica sends it
         sent = 0
-        for item in await asyncio.to_thread(pending):
+        for item in items:
             if self._waiting.get(item.change_id, object()) == item.last_inbound_at:
                 continue
             if not await asyncio.to_thread(self.lease.held_now):
