@@ -124,7 +124,7 @@ def main(argv=None) -> int:
             print(f"  {replicas} replica(s): done", file=sys.stderr)
     print(f"\n{args.citizens} citizens at once, {len(SCRIPT)} turns each, through nginx "
           f"(load average {os.getloadavg()[0]:.1f} at the end)\n")
-    print("| replicas of Rasa and actions | turns/s | p50 ms | p95 ms | CPU ms/turn gateway | Rasa | actions | all |")
+    print("| replicas of each server (gateway, Rasa, actions) | turns/s | p50 ms | p95 ms | CPU ms/turn gateway | Rasa | actions | all |")
     print("|---|---|---|---|---|---|---|---|")
     for result in results:
         cpu = result["cpu_ms"]
