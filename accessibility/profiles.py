@@ -164,6 +164,11 @@ class ProfileStore:
         self._copies.forget((channel, identity_hash))
         ProfileRepository(session).update(channel, identity_hash, defaults=_values(self._defaults), **changes)
 
+    def set_choices_in(self, session: Any, channel: str, identity_hash: str, choices: Optional[list]) -> None:
+        """Keep the choices shown last, inside the caller's transaction (see :meth:`update_in`)."""
+        self._copies.forget((channel, identity_hash))
+        ProfileRepository(session).set_choices(channel, identity_hash, choices, defaults=_values(self._defaults))
+
     def update(self, channel: str, identity_hash: str, *, automatic: bool = False, **changes: Any) -> Preferences:
         """Set the given fields; a new profile starts from the configured defaults.
 

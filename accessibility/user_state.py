@@ -98,7 +98,7 @@ class UserState:
         buttons = self._unsaved.pop((channel, identity_hash), NOT_SEEN)
         if buttons is NOT_SEEN:
             return None
-        return lambda session: self.profiles.update_in(session, channel, identity_hash, last_choices=buttons or None)
+        return lambda session: self.profiles.set_choices_in(session, channel, identity_hash, buttons or None)
 
     def store_now(self, channel: str, identity_hash: str) -> None:
         """Store now what :meth:`after_turn` would have (nobody took it); synchronous, errors logged."""

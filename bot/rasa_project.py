@@ -127,6 +127,7 @@ def _rasa_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
 
 
 TRACKER_STORE_CLASS = "bot.tracker_store.CachedSQLTrackerStore"
+LOCK_STORE_CLASS = "bot.lock_store.LeasedRedisLockStore"
 
 
 def tracker_store_config(url: str, cache_size: Optional[int] = None) -> Dict[str, object]:
@@ -154,16 +155,18 @@ def tracker_store_config(url: str, cache_size: Optional[int] = None) -> Dict[str
 
 
 def lock_store_config(url: str) -> Dict[str, object]:
-    """Rasa's RedisLockStore from a ``redis://[:password@]host[:port][/db]`` URL.
+    """Rasa's Redis lock store (ours: bot/lock_store.py) from a ``redis://[:password@]host[:port][/db]`` URL.
 
     Why: several Rasa servers must never run two turns of one conversation at once; Rasa's
     in-memory lock store only knows its own process, so replicas share this one (Rasa's
-    documentation for horizontal scaling). ``rediss://`` turns TLS on.
+    documentation for horizontal scaling). ``rediss://`` turns TLS on. Rasa's own ``redis``
+    store is not used: a server killed mid-turn left the conversation blocked for minutes
+    (its tickets are no lease; see bot/lock_store.py).
     """
     parsed = make_url(url.replace("rediss://", "redis+tls://", 1)) if url.startswith("rediss://") else make_url(url)
     if not parsed.drivername.startswith("redis"):
         raise ValueError(f"lock_store.url must be a redis:// URL, not {parsed.drivername}://")
-    config: Dict[str, object] = {"type": "redis", "url": parsed.host or "localhost",
+    config: Dict[str, object] = {"type": LOCK_STORE_CLASS, "url": parsed.host or "localhost",
                                  "port": parsed.port or 6379, "key_prefix": "sapalapor"}
     if parsed.database:
         config["db"] = int(parsed.database)

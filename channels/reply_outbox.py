@@ -277,13 +277,18 @@ class ReplyOutbox:
         slot = sender_key or delivery_id
 
         async def later() -> None:
+            # A retry replaced by a newer one is cancelled too: only the current one may clear
+            # the slot, or the newer retry would be forgotten (and its claim not kept).
+            this = asyncio.current_task()
             try:
                 await asyncio.sleep(wait)
             except asyncio.CancelledError:  # closed: a recovery (here or elsewhere) takes it up
-                self._working.pop(slot, None)
+                if self._retries.get(slot) in (this, None):  # not replaced by a newer retry
+                    self._working.pop(slot, None)
                 raise
             finally:
-                self._retries.pop(slot, None)
+                if self._retries.get(slot) is this:
+                    self._retries.pop(slot)
             try:
                 await self._send_locked(delivery_id, sender_key)
             finally:

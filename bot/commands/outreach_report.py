@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.cli_args import iso_date
+from bot.cli_args import iso_date, iso_utc_time
 from bot.outreach.charts import write_charts
 from bot.outreach.report import file_stem, format_table, write_csv
 from bot.settings import load_settings
@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("--out", type=Path, help="folder for the CSV and PNG files (default: <data_dir>/outreach)")
     parser.add_argument("--idle-minutes", type=int, default=DEFAULT_IDLE_MINUTES,
                         help=f"a conversation quiet this long counts as abandoned (default {DEFAULT_IDLE_MINUTES})")
+    parser.add_argument("--as-of", dest="as_of", type=iso_utc_time,
+                        help="count quiet conversations as abandoned as of this UTC time, YYYY-MM-DDTHH:MM "
+                             "(default now); the same report can be made again later")
     parser.set_defaults(func=run)
 
 
@@ -41,7 +44,8 @@ def run(args) -> int:
             print(f"No outreach event has the code {args.event!r}", file=sys.stderr)
             return 2
         figures = outreach_figures(
-            session, start=args.start, end=args.end, event_code=args.event, idle_minutes=args.idle_minutes
+            session, start=args.start, end=args.end, event_code=args.event, idle_minutes=args.idle_minutes,
+            now=args.as_of,
         )
     out_dir = args.out or settings.data_dir / "outreach"
     stem = file_stem(figures)

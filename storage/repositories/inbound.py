@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundDelivery, utcnow
-from storage.repositories._common import dialect_insert
+from storage.repositories._common import upsert
 
 _ERROR_MAX = 2000
 # Built once: it closes every channel turn. Objects already in the session are not refreshed.
@@ -63,15 +63,15 @@ class InboundLog:
         until = _claim_clock() + dt.timedelta(seconds=claim_seconds) if claimed and holder else None
         # One statement decides (the unique constraint, not a read first): a new delivery costs
         # a single INSERT; only a replay reads the row it collided with.
-        result = self.session.execute(
-            dialect_insert(self.session, InboundDelivery.__table__)
-            .values(channel=channel, provider_id=key, sender_hash=sender_hash, payload=payload, state="received",
-                    attempts=1 if claimed else 0, received_at=now,
-                    claimed_by=holder if until else None, claimed_until=until)
-            .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        )
-        if result.rowcount == 1:
-            return result.inserted_primary_key[0], True
+        inserted = upsert(
+            self.session, InboundDelivery.__table__,
+            {"channel": channel, "provider_id": key, "sender_hash": sender_hash, "payload": payload,
+             "state": "received", "attempts": 1 if claimed else 0, "received_at": now,
+             "claimed_by": holder if until else None, "claimed_until": until},
+            conflict=("channel", "provider_id"), returning="id",
+        ).scalar()
+        if inserted is not None:
+            return inserted, True
         existing = self._find(channel, key)
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside our transaction
             raise LookupError(f"{channel} delivery {key} neither inserted nor found")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Reporter, utcnow
-from storage.repositories._common import dialect_insert, insert_or_fetch
+from storage.repositories._common import insert_or_fetch, upsert
 
 
 class ReporterRepository:
@@ -69,15 +69,11 @@ class ReporterRepository:
         to an hour early, never late (a late free-form message is refused by WhatsApp).
         """
         last = last_inbound_hour(at or utcnow()) if window else None
-        insert = dialect_insert(self.session, Reporter.__table__).values(
-            channel=channel, identity_hash=identity_hash, address=address, last_inbound_at=last,
-            unreachable_at=None, created_at=last_inbound_hour(utcnow()))
-        self.session.execute(insert.on_conflict_do_update(
-            index_elements=["channel", "identity_hash"],
-            set_={"address": insert.excluded.address, "last_inbound_at": insert.excluded.last_inbound_at,
-                  "unreachable_at": None},
-        ))
-
+        upsert(self.session, Reporter.__table__,
+               {"channel": channel, "identity_hash": identity_hash, "address": address, "last_inbound_at": last,
+                "unreachable_at": None, "created_at": last_inbound_hour(utcnow())},
+               conflict=("channel", "identity_hash"),
+               update={"address": "excluded", "last_inbound_at": "excluded", "unreachable_at": None})
 
 def last_inbound_hour(at: dt.datetime) -> dt.datetime:
     """What is kept of a message's time: its hour (see :meth:`ReporterRepository.wrote_in`)."""

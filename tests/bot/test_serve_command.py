@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -11,7 +10,6 @@ import urllib.request
 import pytest
 import yaml
 
-from bot.cluster.redis_server import running_redis
 from bot.commands import serve
 from bot.rasa_project import ROOT, free_port, lock_store_config, wait_until_ready, write_endpoints
 from bot.settings import ConfigError, load_settings
@@ -56,11 +54,13 @@ def test_the_gateway_process_never_sees_the_action_token(monkeypatch):
 
 
 @pytest.mark.parametrize("url, expected", [
-    ("redis://cache:6380/2", {"type": "redis", "url": "cache", "port": 6380, "db": 2, "key_prefix": "sapalapor"}),
-    ("redis://:s3cret@cache", {"type": "redis", "url": "cache", "port": 6379, "password": "s3cret",
-                               "key_prefix": "sapalapor"}),
-    ("rediss://user:pw@cache:6390/0", {"type": "redis", "url": "cache", "port": 6390, "db": 0, "username": "user",
-                                       "password": "pw", "use_ssl": True, "key_prefix": "sapalapor"}),
+    ("redis://cache:6380/2", {"type": "bot.lock_store.LeasedRedisLockStore", "url": "cache", "port": 6380, "db": 2,
+                              "key_prefix": "sapalapor"}),
+    ("redis://:s3cret@cache", {"type": "bot.lock_store.LeasedRedisLockStore", "url": "cache", "port": 6379,
+                               "password": "s3cret", "key_prefix": "sapalapor"}),
+    ("rediss://user:pw@cache:6390/0", {"type": "bot.lock_store.LeasedRedisLockStore", "url": "cache", "port": 6390,
+                                       "db": 0, "username": "user", "password": "pw", "use_ssl": True,
+                                       "key_prefix": "sapalapor"}),
 ])
 def test_a_redis_url_becomes_rasas_lock_store_settings(url, expected):
     assert lock_store_config(url) == expected
@@ -76,15 +76,8 @@ def test_endpoints_name_the_lock_store_only_when_one_is_configured(tmp_path):
     assert "lock_store" not in plain
     shared = yaml.safe_load(write_endpoints(
         _settings(SAPALAPOR_REDIS_URL="redis://cache:6379/1"), "http://a/webhook", tmp_path / "b").read_text())
-    assert shared["lock_store"]["type"] == "redis" and shared["lock_store"]["url"] == "cache"
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    if shutil.which("redis-server") is None and not os.environ.get("CI"):
-        pytest.skip("redis-server is not installed (bash test.sh installs it)")
-    with running_redis() as url:
-        yield url
+    assert shared["lock_store"]["type"] == "bot.lock_store.LeasedRedisLockStore"
+    assert shared["lock_store"]["url"] == "cache"
 
 
 async def test_two_rasa_servers_sharing_the_redis_lock_store_run_one_conversations_turns_one_at_a_time(redis_url):

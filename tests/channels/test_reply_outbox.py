@@ -182,11 +182,19 @@ async def test_replies_waiting_for_a_provider_that_is_down_go_out_in_order_once_
     try:
         await post_text(server, 810004, "satu")
         await post_text(server, 810005, "dua")
-        await eventually(lambda: count(telegram_runtime, InboundDelivery, InboundDelivery.state == "handled") >= 1
-                         and count(telegram_runtime, PendingReply, PendingReply.attempts >= 1) >= 1)
+        outbox = server.connector.intake.outbox
+        # The first turn's sends failed and wait for their retry; then the second turn's sends
+        # failed too (it tries the first reply again first: two attempts) and replaced that
+        # retry. Waiting for both keeps the second turn from reaching its sends between the
+        # retries' cancelling below and the recovery, a moment only this test makes.
+        await eventually(lambda: count(telegram_runtime, PendingReply, PendingReply.attempts >= 1) >= 1
+                         and bool(outbox._retries))
+        first_retry = set(outbox._retries.values())
+        await eventually(lambda: count(telegram_runtime, InboundDelivery, InboundDelivery.state == "handled") >= 2
+                         and count(telegram_runtime, PendingReply, PendingReply.attempts >= 2) >= 1
+                         and bool(outbox._retries) and not set(outbox._retries.values()) & first_retry)
         assert fake_telegram.texts(CHAT) == []
         fake_telegram.busy.clear()
-        outbox = server.connector.intake.outbox
         for task in list(outbox._retries.values()):  # the wait is the runtime's 30 s: not waited for here
             task.cancel()
         outbox._retries.clear()
@@ -199,3 +207,25 @@ async def test_replies_waiting_for_a_provider_that_is_down_go_out_in_order_once_
 
     assert fake_telegram.texts(CHAT) == ["Pesan diterima: satu", "Pesan diterima: dua"]
     assert count(telegram_runtime, PendingReply) == 0
+
+
+async def test_a_retry_replaced_by_a_newer_one_leaves_the_newer_one_kept_and_its_delivery_claimed():
+    from channels.reply_outbox import ReplyOutbox
+
+    locks = {}
+    outbox = ReplyOutbox(database=None, channel="telegram", sender=None,
+                         lock_for=lambda key: locks.setdefault(key, asyncio.Lock()), retry_base=3600)
+    outbox._retry_later(1, "sender", 1)
+    first = outbox._retries["sender"]
+    await asyncio.sleep(0)  # it waits for its time
+    outbox._retry_later(2, "sender", 2)  # the sender's next turn failed to send as well
+    await asyncio.sleep(0)  # the replaced retry runs its cancellation
+    await asyncio.sleep(0)
+
+    assert first.cancelled()
+    assert outbox._retries["sender"] is not first and not outbox._retries["sender"].done()
+    assert outbox.working_ids() == {2}  # its claim is still kept
+    outbox.close()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert outbox._retries == {} and outbox.working_ids() == set()

@@ -61,3 +61,26 @@ def test_last_choices_must_be_buttons(session):
         profiles.update("sms", "f" * 64, last_choices=["1", "2"])
     stored = profiles.update("sms", "f" * 64, last_choices=[{"title": "Ya", "payload": "/affirm"}])
     assert stored.last_choices == [{"title": "Ya", "payload": "/affirm"}]
+
+
+def test_set_choices_creates_the_profile_with_defaults_and_later_changes_only_the_choices(session):
+    repository = ProfileRepository(session)
+    buttons = [{"title": "Pengaduan", "payload": "/pengaduan"}]
+    repository.set_choices("telegram", "c" * 64, buttons, defaults={"simple_language": True})
+    session.expire_all()
+    created = repository.get("telegram", "c" * 64)
+    assert (created.last_choices, created.simple_language, created.voice_replies, created.speech_rate) == (
+        buttons, True, False, "normal")
+    assert (created.created_at.minute, created.created_at.second) == (0, 0)  # kept to the hour
+
+    repository.update("telegram", "c" * 64, speech_rate="slow")
+    repository.set_choices("telegram", "c" * 64, None, defaults={"simple_language": False})
+    session.expire_all()
+    changed = repository.get("telegram", "c" * 64)
+    assert (changed.last_choices, changed.simple_language, changed.speech_rate) == (None, True, "slow")
+    assert repository.values("telegram", "c" * 64)["last_choices"] is None
+
+
+def test_set_choices_refuses_what_is_not_buttons(session):
+    with pytest.raises(ValueError):
+        ProfileRepository(session).set_choices("telegram", "d" * 64, ["Pengaduan"])

@@ -59,13 +59,19 @@ def test_a_duplicate_code_is_refused_with_exit_code_2(environment, capsys):
     assert "already used" in capsys.readouterr().err
 
 
-def test_outreach_report_prints_the_table_and_writes_csv_and_charts(environment, capsys):
+def scripted_event(environment):
+    """The event SOSBDG01 created through the command, with the scripted outreach day recorded."""
     database, tmp_path = environment
     database.migrate()
     assert main(["event", "create", "--name", "Sosialisasi", "--place", "Bandung", "--date", "2026-11-02",
                  "--target", "Tuli", "--code", "SOSBDG01", "--out", str(tmp_path)]) == 0
     with database.session() as session:
         record_scenario(session, "SOSBDG01")
+    return tmp_path
+
+
+def test_outreach_report_prints_the_table_and_writes_csv_and_charts(environment, capsys):
+    tmp_path = scripted_event(environment)
     capsys.readouterr()
     out = tmp_path / "report"
     code = main(["outreach-report", "--from", "2026-11-02", "--to", "2026-11-02", "--event", "sosbdg01",
@@ -84,3 +90,22 @@ def test_outreach_report_refuses_an_unknown_event_and_a_reversed_period(environm
     assert main(["outreach-report", "--from", "2026-11-03", "--to", "2026-11-02"]) == 2
     err = capsys.readouterr().err
     assert "NOPE99" in err and "--to is before --from" in err
+
+
+def test_outreach_report_as_of_a_moment_counts_quiet_conversations_as_they_stood_then(environment, capsys):
+    tmp_path = scripted_event(environment)
+    figures = {}
+    for as_of in ("2026-11-02T06:00", "2026-11-03T06:00+00:00"):
+        out = tmp_path / as_of.replace(":", "")
+        assert main(["outreach-report", "--from", "2026-11-02", "--to", "2026-11-02", "--event", "SOSBDG01",
+                     "--out", str(out), "--as-of", as_of]) == 0
+        rows = {row[0]: row[2] for row in csv.reader((out / "outreach-20261102-20261102-SOSBDG01.csv").open())}
+        figures[as_of[:10]] = (rows["abandoned"], rows["in_progress"])
+    # One conversation was still within its 30 quiet minutes at 06:00; a day later it is abandoned.
+    assert figures == {"2026-11-02": ("< 5", "< 5"), "2026-11-03": ("5", "< 5")}
+
+
+def test_outreach_report_refuses_an_as_of_that_is_not_a_time(environment, capsys):
+    with pytest.raises(SystemExit):
+        main(["outreach-report", "--from", "2026-11-02", "--to", "2026-11-02", "--as-of", "kemarin"])
+    assert "YYYY-MM-DDTHH:MM" in capsys.readouterr().err

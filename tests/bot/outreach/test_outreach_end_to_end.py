@@ -3,7 +3,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -108,15 +107,13 @@ def test_outreach_report_command_writes_the_disclosed_figures_and_slide_sized_ch
     runtime = stack["runtime"]
     monkeypatch.setenv("SAPALAPOR_DATA_DIR", str(runtime / "data"))
     monkeypatch.setenv("SAPALAPOR_DATABASE_URL", f"sqlite:///{runtime / 'data' / 'sapalapor.db'}")
-    # The command counts a conversation as abandoned from the real clock: wait until the
-    # last step is older than its idle window (no wait when the voice conversations took longer).
-    deadline = last_step_at(stack) + dt.timedelta(minutes=IDLE_MINUTES_FOR_COMMAND, seconds=2)
-    while dt.datetime.utcnow() < deadline:
-        time.sleep(1)
+    # The command counts a conversation as abandoned as of --as-of: a moment after the last step
+    # is older than its idle window, so the quiet conversations count as abandoned.
+    as_of = (last_step_at(stack) + dt.timedelta(minutes=IDLE_MINUTES_FOR_COMMAND, seconds=2)).replace(microsecond=0)
     first, last = outreach_day["first_day"].isoformat(), outreach_day["last_day"].isoformat()
 
     status = main(["outreach-report", "--from", first, "--to", last, "--event", CODE.lower(), "--out", str(tmp_path),
-                   "--idle-minutes", str(IDLE_MINUTES_FOR_COMMAND)])
+                   "--idle-minutes", str(IDLE_MINUTES_FOR_COMMAND), "--as-of", as_of.isoformat(timespec="seconds")])
 
     printed = capsys.readouterr().out
     assert status == 0, printed
@@ -126,7 +123,7 @@ def test_outreach_report_command_writes_the_disclosed_figures_and_slide_sized_ch
     assert rows[0] == ["ukuran", "keterangan", ALL_CHANNELS, *MAIN_CHANNELS]
     with stack["database"].session() as session:
         figures = outreach_figures(session, start=outreach_day["first_day"], end=outreach_day["last_day"],
-                                   event_code=CODE, idle_minutes=IDLE_MINUTES_FOR_COMMAND)
+                                   event_code=CODE, idle_minutes=IDLE_MINUTES_FOR_COMMAND, now=as_of)
     assert rows[1:] == [[key, label, *cells.values()] for key, label, cells in figures.rows()]
     cells = {row[0]: dict(zip(rows[0][2:], row[2:])) for row in rows[1:]}
     expected = expected_columns(SCRIPTS)
