@@ -155,17 +155,12 @@ class ProfileStore:
         """Drop the remembered copy: the profile may have been changed by another process."""
         self._copies.forget((channel, identity_hash))
 
-    def update_in(self, session: Any, channel: str, identity_hash: str, **changes: Any) -> None:
-        """Set fields inside the caller's transaction (one it commits anyway).
+    def set_choices_in(self, session: Any, channel: str, identity_hash: str, choices: Optional[list]) -> None:
+        """Keep the choices shown last, inside the caller's transaction (one it commits anyway).
 
         The remembered copy is dropped, since this store does not see that commit: the next
         read, usually the channel's :meth:`load` of the next turn, takes the stored one.
         """
-        self._copies.forget((channel, identity_hash))
-        ProfileRepository(session).update(channel, identity_hash, defaults=_values(self._defaults), **changes)
-
-    def set_choices_in(self, session: Any, channel: str, identity_hash: str, choices: Optional[list]) -> None:
-        """Keep the choices shown last, inside the caller's transaction (see :meth:`update_in`)."""
         self._copies.forget((channel, identity_hash))
         ProfileRepository(session).set_choices(channel, identity_hash, choices, defaults=_values(self._defaults))
 

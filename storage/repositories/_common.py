@@ -34,25 +34,13 @@ def insert_or_fetch(session: Session, make: Callable[[], T], fetch: Callable[[],
     return row, True
 
 
-def dialect_insert(session: Session, table):
-    """An INSERT that can say ``ON CONFLICT`` on the session's database (SQLite or PostgreSQL).
-
-    Why: a conflict-aware insert decides "new or seen before" in one statement, where
-    :func:`insert_or_fetch` needs a read, a SAVEPOINT and an insert: that matters on paths run
-    for every message.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def upsert(session: Session, table, values: Mapping[str, Any], conflict: Sequence[str],
            update: Optional[Mapping[str, Optional[str]]] = None, returning: Optional[str] = None):
     """``INSERT ... ON CONFLICT (conflict) DO UPDATE SET ... / DO NOTHING`` as one cached statement.
 
-    Why: SQLAlchemy 1.4 cannot cache the dialects' ``on_conflict_*`` inserts (their
+    Why one statement: it decides "new or seen before" (and keeps the newer values) where
+    :func:`insert_or_fetch` needs a read, a SAVEPOINT and an insert; that matters on paths run
+    for every message. Why a text statement: SQLAlchemy 1.4 cannot cache the dialects' ``on_conflict_*`` inserts (their
     ``inherit_cache = False``), so each run compiled the statement anew, about a millisecond of
     CPU on every channel message for each of the two upserts a turn makes. The same SQL written
     once as a text statement per table and dialect, with the columns' types on its parameters
@@ -66,8 +54,8 @@ def upsert(session: Session, table, values: Mapping[str, Any], conflict: Sequenc
     """
     values = {**_scalar_defaults(table, values), **values}
     statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(values), tuple(conflict),
-                                  tuple((update or {}).items()) if update is not None else None, returning)
-    return session.execute(statement, dict(values))
+                                  tuple(update.items()) if update is not None else None, returning)
+    return session.execute(statement, values)
 
 
 @functools.lru_cache(maxsize=64)

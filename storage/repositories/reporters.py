@@ -75,6 +75,7 @@ class ReporterRepository:
                conflict=("channel", "identity_hash"),
                update={"address": "excluded", "last_inbound_at": "excluded", "unreachable_at": None})
 
+
 def last_inbound_hour(at: dt.datetime) -> dt.datetime:
     """What is kept of a message's time: its hour (see :meth:`ReporterRepository.wrote_in`)."""
     return at.replace(minute=0, second=0, microsecond=0)

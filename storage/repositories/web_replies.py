@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, null, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import WebReply, utcnow
-from storage.repositories._common import dialect_insert
+from storage.repositories._common import upsert
 
 MAX_PER_DEVICE = 100
 SEEN = "seen"  # the kind of a confirmed item: no text, no voice, only its id
@@ -28,16 +28,16 @@ class WebReplyLog:
     def add(self, identity_hash: str, source: str, kind: str, body: dict,
             voice_ogg: Optional[bytes] = None) -> Optional[int]:
         """Store one item; returns its id, or None when ``source`` was stored before (a retried turn)."""
-        result = self.session.execute(
-            dialect_insert(self.session, WebReply.__table__)
-            .values(identity_hash=identity_hash, source=source[:120], kind=kind, body=body,
-                    voice_ogg=voice_ogg, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["identity_hash", "source"])
-        )
-        if result.rowcount != 1:
+        inserted = upsert(
+            self.session, WebReply.__table__,
+            {"identity_hash": identity_hash, "source": source[:120], "kind": kind, "body": body,
+             "voice_ogg": voice_ogg, "created_at": utcnow()},
+            conflict=("identity_hash", "source"), returning="id",
+        ).scalar()
+        if inserted is None:
             return None
         self._bound(identity_hash)
-        return result.inserted_primary_key[0]
+        return inserted
 
     def after(self, identity_hash: str, last_id: int, limit: int = MAX_PER_DEVICE) -> List[WebReply]:
         """The device's items newer than ``last_id``, oldest first."""
