@@ -141,7 +141,9 @@ class Load:
 
         Each copy gets a fresh sender id and ``form_started_at``; an answer counts as a filed
         report when ``expect`` occurs in its body. Bounded by count and ``max_seconds``.
+        ``headers`` are sent with every call (the action server's bearer token).
         """
+        headers = dict(request.get("headers") or {})
         template = json.dumps(request["template"])
         count, concurrency = int(request["count"]), int(request.get("concurrency", 8))
         deadline = time.perf_counter() + float(request.get("max_seconds", 60))
@@ -159,7 +161,7 @@ class Load:
                 body["tracker"]["slots"]["form_started_at"] = time.time() + number / 1e6
                 begun = time.perf_counter()
                 try:
-                    async with self.session.post(request["url"], json=body) as response:
+                    async with self.session.post(request["url"], json=body, headers=headers) as response:
                         text = await response.text()
                     if response.status != 200 or (expect and expect not in text):
                         errors.append(f"HTTP {response.status}: {text[:200]}")

@@ -9,10 +9,12 @@ afterwards, so a figure never includes a report that was not stored.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, Optional, Tuple
 
 from bench.measure import fmt, median
 
@@ -60,21 +62,29 @@ def template(bench) -> dict:
 
 
 @contextlib.contextmanager
-def action_server(bench, database_url: str, name: str) -> Iterator[str]:
-    from bot.rasa_project import _rasa_env, free_port, rasa_executable, wait_until_ready
+def action_server(bench, database_url: str, name: str) -> Iterator[Tuple[str, Dict[str, str]]]:
+    """Our action server (``python -m bot.action_server``, as run.sh starts it) on ``database_url``.
+
+    Yields the webhook URL and the headers Rasa would send (the bearer token this server was
+    started with): the server refuses every action call without them.
+    """
+    from bot.action_server import TOKEN_ENV, action_headers
+    from bot.rasa_project import _rasa_env, free_port, wait_until_ready
     from bot.settings import ROOT
 
     port = free_port()
+    token = secrets.token_urlsafe(24)
     env = dict(bench.env)
     env["SAPALAPOR_DATABASE_URL"] = database_url
+    env[TOKEN_ENV] = token
     log_path = bench.workdir / f"storage-{name}-actions.log"
     process = subprocess.Popen(
-        [rasa_executable(), "run", "actions", "--actions", "bot.actions", "--port", str(port)],
+        [sys.executable, "-m", "bot.action_server", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=_rasa_env(env), stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
     )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/health", process)
-        yield f"http://127.0.0.1:{port}/webhook"
+        yield f"http://127.0.0.1:{port}/webhook", action_headers(token)
     finally:
         if process.poll() is None:
             process.terminate()
@@ -100,14 +110,15 @@ def rate_on(bench, database_url: str, name: str) -> Dict[str, object]:
     Database(database_url).migrate()
     body = template(bench)
     runs = []
-    with action_server(bench, database_url, name) as url:
-        warm = bench.load.call(cmd="actions", url=url, template=body, count=10, concurrency=2, max_seconds=60,
-                               expect="utter_submitted")
+    with action_server(bench, database_url, name) as (url, headers):
+        warm = bench.load.call(cmd="actions", url=url, headers=headers, template=body, count=10, concurrency=2,
+                               max_seconds=60, expect="utter_submitted")
         if warm["filed"] == 0:
             raise RuntimeError(f"{name}: no report was filed by {SUBMIT_ACTION}: {warm['error_samples']}")
         for _ in range(bench.reps):
             before = count_reports(database_url)
-            result = bench.load.call(cmd="actions", url=url, template=body, count=bench.args.storage_reports,
+            result = bench.load.call(cmd="actions", url=url, headers=headers, template=body,
+                                     count=bench.args.storage_reports,
                                      concurrency=8, max_seconds=60, expect="utter_submitted")
             stored = count_reports(database_url) - before
             result["stored"] = stored

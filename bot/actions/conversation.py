@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import answers
 from bot.actions import runtime
+from bot.actions.response_names import has_response
 from storage.repositories import HandoverRepository, ProfileRepository, ReporterRepository
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ class ActionHelp(Action):
                 return started
         step = tracker.get_slot("requested_slot") if _active_loop(tracker) else None
         response = f"utter_help_{step}" if step else "utter_help_general"
-        if response not in (domain.get("responses") or {}):
+        if not has_response(response):
             response = "utter_help_general"
         dispatcher.utter_message(response=response)
         if not _active_loop(tracker):

@@ -52,6 +52,7 @@ from rasa_sdk.types import DomainDict
 from bot import answers
 from bot.actions import routing, runtime
 from bot.actions.read_back import HEARD_SLOTS, ReadBackMixin, spoken
+from bot.actions.response_names import has_response
 from bot.dates import format_indonesian_date, is_approximate, parse_indonesian_date, says_unknown
 from storage.repositories import ReportDraft, ReportRepository, new_pin
 from storage.repositories.reports import hash_pin, verify_pin
@@ -716,14 +717,13 @@ class _AskWithHint:
         return f"action_ask_{self.slot}"
 
     def response(self, tracker: Tracker, domain: DomainDict) -> Text:
-        responses = domain.get("responses") or {}
         count = misses(tracker, self.slot)
-        if count >= WAY_ON_AFTER and f"utter_ask_{self.slot}_way_on" in responses:
+        if count >= WAY_ON_AFTER and has_response(f"utter_ask_{self.slot}_way_on"):
             return f"utter_ask_{self.slot}_way_on"
         hinted = self.hints.get(tracker.get_slot("ask_hint") or "")
         if hinted:
             return hinted
-        if count >= 1 and f"utter_ask_{self.slot}_unclear" in responses:
+        if count >= 1 and has_response(f"utter_ask_{self.slot}_unclear"):
             return f"utter_ask_{self.slot}_unclear"
         return f"utter_ask_{self.slot}"
 

@@ -98,8 +98,29 @@ def test_rasa_sends_the_action_token_as_a_header_and_the_file_is_private(tmp_pat
     settings = load_settings(environ={"SAPALAPOR_IDENTITY_KEY": "k" * 32})
     path = rasa_project.write_endpoints(settings, "http://127.0.0.1:5055/webhook", tmp_path, TOKEN)
     endpoint = yaml.safe_load(path.read_text())["action_endpoint"]
-    assert endpoint == {"url": "http://127.0.0.1:5055/webhook", "headers": {"Authorization": f"Bearer {TOKEN}"}}
+    assert endpoint == {"url": "http://127.0.0.1:5055/webhook", "enable_selective_domain": True,
+                        "headers": {"Authorization": f"Bearer {TOKEN}"}}
     assert path.stat().st_mode & 0o077 == 0
     from rasa.utils.endpoints import EndpointConfig
 
     assert EndpointConfig.from_dict(endpoint).headers == {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.mark.parametrize("action, gets_domain", [
+    ("validate_report_form", True), ("validate_status_form", True), ("validate_rating_form", True),
+    ("action_help", False), ("action_ask_privacy", False), ("action_submit_report", False),
+])
+def test_rasa_sends_the_domain_only_to_the_form_validators(tmp_path, action, gets_domain):
+    """Issue 18: the 46 kB domain is written and read on every action call unless Rasa's selective
+    domain is on; the validators read the forms' slots from it, the other actions do without."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    settings = load_settings(environ={"SAPALAPOR_IDENTITY_KEY": "k" * 32})
+    path = rasa_project.write_endpoints(settings, "http://127.0.0.1:5055/webhook", tmp_path, TOKEN)
+    endpoint = EndpointConfig.from_dict(yaml.safe_load(path.read_text())["action_endpoint"])
+    domain = Domain.from_path(ROOT / "bot" / "domain.yml")
+    payload = RemoteAction(action, endpoint)._action_call_format(DialogueStateTracker("someone", domain.slots), domain)
+    assert ("domain" in payload) is gets_domain

@@ -211,3 +211,13 @@ async def test_a_bad_agency_table_still_files_and_queues_the_report(database, di
     assert events[-1] == SlotSet("last_report_id", float(report.id))
     assert suggestions == [] and report.agency is None
     assert "routing table could not be loaded" in caplog.text
+
+
+async def test_a_question_asked_again_picks_its_clearer_wording_without_the_domain(dispatcher):
+    """Rasa sends the domain only to the form validators (selective domain), so the asks choose
+    their variant from the response names read from domain.yml."""
+    from bot.actions.report_form import ActionAskPrivacy
+
+    for count in (0, 1, 2):
+        await ActionAskPrivacy().run(dispatcher, make_tracker({"reask_slot": "privacy", "reask_count": count}), {})
+    assert responses(dispatcher) == ["utter_ask_privacy", "utter_ask_privacy_unclear", "utter_ask_privacy_way_on"]

@@ -231,10 +231,11 @@ async def test_a_session_starts_with_the_profile_an_event_code_and_a_random_refe
     assert (row.step, row.conversation_ref, row.event_code, row.simple_language) == ("started", reference, "SOSBDG01", True)
 
 
-async def test_help_explains_the_step_being_asked(database, dispatcher, domain):
-    await ActionHelp().run(dispatcher, make_tracker({"requested_slot": "privacy"}, text="maksudnya?", intent="ask_help"), domain)
-    await ActionHelp().run(dispatcher, make_tracker({}, text="bisa apa aja?", intent="ask_help", active_loop=None), domain)
-    assert responses(dispatcher) == ["utter_help_privacy", "utter_help_general", "utter_menu"]
+async def test_help_explains_the_step_being_asked_without_the_domain_which_rasa_no_longer_sends_it(database, dispatcher):
+    await ActionHelp().run(dispatcher, make_tracker({"requested_slot": "privacy"}, text="maksudnya?", intent="ask_help"), {})
+    await ActionHelp().run(dispatcher, make_tracker({"requested_slot": "cancel_confirmed"}, text="hah?", intent="ask_help"), {})
+    await ActionHelp().run(dispatcher, make_tracker({}, text="bisa apa aja?", intent="ask_help", active_loop=None), {})
+    assert responses(dispatcher) == ["utter_help_privacy", "utter_help_general", "utter_help_general", "utter_menu"]
 
 
 def conversation(*turns):
