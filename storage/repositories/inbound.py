@@ -145,14 +145,6 @@ class InboundLog:
         )
         return result.rowcount
 
-    def unhandled(self, channel: Optional[str] = None, limit: int = 100) -> List[InboundDelivery]:
-        """Deliveries still ``received``, oldest first: to resume after a restart."""
-        query = select(InboundDelivery).where(InboundDelivery.state == "received")
-        if channel is not None:
-            query = query.where(InboundDelivery.channel == channel)
-        query = query.order_by(InboundDelivery.received_at, InboundDelivery.id).limit(limit)
-        return list(self.session.execute(query).scalars())
-
     def claim_for_recovery(self, channel: str, holder: str, seconds: float, limit: int = 100,
                            now: Optional[dt.datetime] = None) -> List[InboundDelivery]:
         """Claim deliveries still ``received`` that no live replica works on, oldest first.

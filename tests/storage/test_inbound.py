@@ -81,19 +81,6 @@ def test_claim_counts_attempts_and_refuses_finished_deliveries(session):
     assert log.get(delivery_id).payload == PAYLOAD
 
 
-def test_unhandled_lists_received_deliveries_oldest_first(session):
-    log = InboundLog(session)
-    late, _ = log.record("telegram", 2, None, PAYLOAD)
-    early, _ = log.record("telegram", 1, None, PAYLOAD)
-    done, _ = log.record("telegram", 3, None, PAYLOAD)
-    other, _ = log.record("sms", "SM1", None, PAYLOAD)
-    log.get(early).received_at = dt.datetime(2026, 1, 1)
-    log.mark_handled(done)
-    assert [d.id for d in log.unhandled("telegram")] == [early, late]
-    assert [d.id for d in log.unhandled("telegram", limit=1)] == [early]
-    assert {d.id for d in log.unhandled()} == {early, late, other}
-
-
 def test_purge_forgets_old_finished_deliveries_only(session):
     log = InboundLog(session)
     old_done, _ = log.record("telegram", 1, None, PAYLOAD)
