@@ -242,6 +242,16 @@ def test_a_tracker_copied_without_a_replay_is_rasas_copy(events, domain):
         assert all(slot is not tracker.slots[name] for name, slot in twin.slots.items())
 
 
+def test_a_replay_starts_from_rasas_initial_copy(events, domain):
+    for end in boundaries(events, every=25):
+        tracker = tracker_of(events[:end], domain)
+        ours, rasas = rasa_patches.initial_copy(tracker), tracker.init_copy()
+        same_tracker(ours, rasas)
+        assert type(ours.slots) is type(rasas.slots)
+        assert all(slot is not tracker.slots[name] for name, slot in ours.slots.items())
+        assert any(slot.value != slot.initial_value for slot in tracker.slots.values())  # a reset that matters
+
+
 def test_the_forms_temporary_tracker_is_rasas(events, domain):
     from rasa.core.actions.forms import FormAction
     from rasa.shared.core.events import SlotSet
