@@ -86,6 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT, stream=sys.stdout)
     from bot.actions import runtime
+    from shared.long_lived import freeze_loaded
     from bot.settings import load_settings
     from channels import redact
 
@@ -102,6 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     host = args.host or server.get("action_host", DEFAULT_HOST)
     app = create_app(token, args.actions)
     warm_up()
+    freeze_loaded("action server")
     log.info("action server on %s:%d (token required)", host, args.port)
     app.run(host=host, port=args.port, access_log=False, motd=False, workers=1)
     return 0

@@ -30,6 +30,7 @@ from bot.settings import Settings, load_settings
 from channels.connector import Served
 from channels.relay import PATH, RasaRelay, relay_token
 from channels.connector_runtime import DEFAULT_REPLICA, Runtime, runtime_for
+from shared.long_lived import freeze_loaded
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT, stream=sys.stdout)
     settings = load_settings()
     app = build_app(settings, args.rasa_url, replica=replica_name(args.port))
+    freeze_loaded("channel gateway")
     log.info("channel gateway: %s on %s:%d, Rasa at %s",
              ", ".join(connector_paths(settings)) or "no channels", args.host, args.port, args.rasa_url)
     app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)

@@ -116,3 +116,23 @@ async def test_action_calls_reuse_one_connection_and_close_with_the_server():
         EndpointConfig.session = original
     assert len(connections) == 1
     assert session.closed
+
+
+async def test_the_loaded_model_is_frozen_out_of_garbage_collection(trained_model):
+    """Patch 8: a full collection no longer walks the model (380 ms of CPU each in the server)."""
+    import gc
+    from types import SimpleNamespace
+
+    from rasa.core import run
+    from rasa.core.utils import AvailableEndpoints
+
+    app = SimpleNamespace(ctx=SimpleNamespace())
+    load = rasa_patches.make_load_agent_on_start(run.load_agent_on_start)
+    gc.unfreeze()
+    try:
+        agent = await load(str(trained_model), AvailableEndpoints(), None, app, None)
+        assert agent.is_ready() and app.ctx.agent is agent
+        assert gc.get_freeze_count() > 100_000
+        assert len(gc.get_objects(generation=2)) < gc.get_freeze_count() / 10
+    finally:
+        gc.unfreeze()
