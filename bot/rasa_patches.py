@@ -325,7 +325,11 @@ def make_action_call_format(original):
 
 # ------------------------------------- 6. policy input from the end of the conversation
 STATES_KEPT = 16  # states kept with a snapshot: >= max_history (5) and the longest rule (7 states)
-SNAPSHOT_SLACK = 16  # a snapshot is taken this many actions before the end (undoing never reaches it)
+# A snapshot is taken this many actions before the end: a turn's undoing (a reverted user message,
+# a form's rewind) rarely reaches further back, and one that does replays from the start, which is
+# only slower. A prediction replays between SNAPSHOT_SLACK and twice that many actions: 16 left
+# turn 150 at 1.25x the CPU of turn 5 (bench "long", 2026-12-03), 8 at 1.00-1.18x.
+SNAPSHOT_SLACK = 8
 MEMO_CONVERSATIONS = 256
 MEMO_IDLE_SECONDS = 900.0  # as the tracker store's cache: nothing kept past a quiet quarter hour
 

@@ -19,12 +19,11 @@ entry; Rasa treats events as immutable (it deep-copies before changing one).
 """
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -48,15 +47,25 @@ class _Entry:
     max_id: Optional[int]
     used: float  # time.monotonic() of the last use
     tracker: Optional[DialogueStateTracker] = None  # those events replayed; handed out as copies
+    session_start: Optional[float] = None  # latest_session_start(events)
+
+
+def latest_session_start(events: Iterable[Event]) -> Optional[float]:
+    """The timestamp of the latest ``session_started`` event, None when there is none."""
+    starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
+    return max(starts) if starts else None
+
+
+def events_since(events: Iterable[Event], start: Optional[float]) -> List[Event]:
+    """The events of a session started at ``start`` (all of them when None), as the SQL filter keeps them."""
+    if start is None:
+        return list(events)
+    return [event for event in events if event.timestamp is not None and event.timestamp >= start]
 
 
 def events_of_latest_session(events: List[Event]) -> List[Event]:
     """The events ``SQLTrackerStore.retrieve`` returns: from the latest session start's timestamp on."""
-    starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
-    if not starts:
-        return list(events)
-    latest = max(starts)
-    return [event for event in events if event.timestamp is not None and event.timestamp >= latest]
+    return events_since(events, latest_session_start(events))
 
 
 def event_row(sender_id: Text, event: Event) -> Dict[str, Any]:
@@ -143,14 +152,16 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return entry
 
     def _remember(self, sender_id: Text, events: List[Event], fingerprint: Tuple[int, Optional[int]],
-                  tracker: Optional[DialogueStateTracker] = None) -> None:
+                  tracker: Optional[DialogueStateTracker] = None, session_start: Any = ...) -> None:
         if self.cache_size == 0 or fingerprint[0] == 0:
             self._cache.pop(sender_id, None)
             return
         kept = None
         if tracker is not None and len(tracker.events) == len(events) and self._same_slots(tracker):
             kept = tracker_twin(tracker, max_event_history=self.max_event_history)
-        self._cache.put(sender_id, _Entry(events, fingerprint[0], fingerprint[1], time.monotonic(), kept))
+        if session_start is ...:
+            session_start = latest_session_start(events)
+        self._cache.put(sender_id, _Entry(events, fingerprint[0], fingerprint[1], time.monotonic(), kept, session_start))
 
     def _same_slots(self, tracker: DialogueStateTracker) -> bool:
         return list(tracker.slots) == [slot.name for slot in self.domain.slots]
@@ -192,12 +203,21 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         with self.engine.begin() as connection:
             entry = self._entry(sender_id, self._fingerprint(connection, sender_id))
             stored = len(entry.events) if entry is not None else self._stored_in_latest_session(connection, sender_id)
-            new = [event_row(sender_id, event) for event in itertools.islice(events, stored, len(events))]
+            added = events[stored:]
+            new = [event_row(sender_id, event) for event in added]
             if new:
                 connection.execute(self._insert, new)
             fingerprint = self._fingerprint(connection, sender_id)
-        if len(events) >= stored:
-            self._remember(sender_id, events_of_latest_session(events), fingerprint, tracker)
-        else:  # a tracker that is not the stored conversation: memory must not pretend it is
+        if len(events) < stored:  # a tracker that is not the stored conversation: memory must not pretend it is
             self.forget(sender_id)
+        elif entry is not None and stored and events[stored - 1] is entry.events[-1] and \
+                not any(isinstance(event, SessionStarted) for event in added):
+            # The cached session continued (its last event is the tracker's, by identity): only
+            # the new events are filtered. Scanning every event of the session, twice, on every
+            # save was the part of a turn that still grew with the conversation (issue 18).
+            latest = entry.events + events_since(added, entry.session_start)
+            self._remember(sender_id, latest, fingerprint, tracker, entry.session_start)
+        else:
+            start = latest_session_start(events)
+            self._remember(sender_id, events_since(events, start), fingerprint, tracker, start)
         logger.debug("Tracker with sender_id '%s' stored to database (%d new events)", sender_id, len(new))

@@ -40,3 +40,20 @@ def test_a_turn_without_a_reply_stops_the_run():
 
     with pytest.raises(RuntimeError, match="turn 1"):
         long.run(lambda text: [], lambda: {}, turns=3)
+
+
+def _blocks(latency_5, latency_150, rasa_5, rasa_150):
+    return [long.Block(5, latency_5, {"rasa": rasa_5, "gateway": 0.0}),
+            long.Block(150, latency_150, {"rasa": rasa_150, "gateway": 0.0})]
+
+
+def test_several_conversations_give_the_median_of_each_block_and_of_each_conversations_ratio():
+    runs = [_blocks(40, 44, 30, 33), _blocks(30, 60, 20, 40), _blocks(50, 50, 40, 40)]
+    combined = long.combine(runs)
+    assert [(block.turn, block.latency_ms, block.cpu_ms["rasa"]) for block in combined] == [(5, 40, 30), (150, 50, 40)]
+    assert [round(cpu, 2) for cpu, _ in map(long.ratios, runs)] == [1.1, 2.0, 1.0]
+    assert long.ratios(runs[0])[1] == 1.1
+
+
+def test_a_conversation_without_both_ends_has_no_ratio():
+    assert long.ratios([long.Block(5, 40, {"rasa": 30})]) is None

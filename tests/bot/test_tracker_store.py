@@ -176,3 +176,26 @@ async def test_a_conversation_in_memory_costs_one_small_query_to_read_and_three_
 
     assert reads == 1
     assert len(statements) - reads == 3  # check, insert the new event, read back the new count
+
+
+async def test_a_save_late_in_a_long_conversation_looks_only_at_its_new_events(tmp_path, monkeypatch):
+    """Issue 18: the cached session is continued; scanning all of it on every save grew per turn."""
+    import bot.tracker_store as module
+
+    cached, plain = stores(f"sqlite:///{tmp_path / 'tracker.db'}")
+    scanned = []
+    for name in ("latest_session_start", "events_since"):
+        original = getattr(module, name)
+
+        def counting(events, *rest, _original=original):
+            events = list(events)
+            scanned.append(len(events))
+            return _original(events, *rest)
+
+        monkeypatch.setattr(module, name, counting)
+    now = time.time()
+    for turn in range(40):
+        scanned.clear()
+        await one_turn(cached, "telegram-long", f"halo {turn}", now + turn)
+    assert max(scanned) <= 4  # the four events of the last turn, not the 160 of the conversation
+    assert as_dicts(await cached.retrieve("telegram-long")) == as_dicts(await plain.retrieve("telegram-long"))
