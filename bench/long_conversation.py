@@ -1,7 +1,7 @@
 """Section "long" of the benchmark (issue 18): does a turn cost more late in a conversation?
 
-Conversations over REST against the running stack (one per repetition, one after the other): a complaint is started ("saya mau mengadu"),
-then "bantuan" and "ulangi" alternate for :data:`TURNS` messages, the form asking its question
+:data:`CONVERSATIONS` conversations over REST against the running stack, one after the other: a
+complaint is started ("saya mau mengadu"), then "bantuan" and "ulangi" alternate for :data:`TURNS` messages, the form asking its question
 again each time, so every turn adds events and none ends the conversation. For three blocks of
 :data:`BLOCK` turns around turns 5, 50 and 150 it reports the median latency and the CPU time per
 turn of each process (Rasa, action server, gateway), read from /proc around the block (medians
