@@ -86,9 +86,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT, stream=sys.stdout)
     from bot.actions import runtime
-    from shared.long_lived import freeze_loaded
     from bot.settings import load_settings
     from channels import redact
+    from shared.long_lived import freeze_loaded
 
     settings = load_settings()
     # The actions' settings, read once here (the entry point) and handed down: bot/actions never

@@ -384,9 +384,9 @@ def tracker_twin(tracker, max_event_history: Any = ...):
 def _bare_copy(tracker):
     """``tracker.init_copy()`` without slots, for a caller that sets them at once.
 
-    Rasa's ``init_copy`` copies every slot with ``copy.copy`` and resets it (42 slots here): in a
-    profile of the Rasa server (bench text turns, issue 18) that was about a sixth of its CPU,
-    spent on copies the twin threw away.
+    Rasa's ``init_copy`` copies every slot with ``copy.copy`` and resets it (42 slots here), and
+    the twin throws those copies away: a sixth of the Rasa server's time under the profiler
+    (bench text turns, issue 18), though within the noise of an unprofiled turn.
     """
     from rasa.shared.constants import DEFAULT_SENDER_ID
     from rasa.shared.core.trackers import DialogueStateTracker
