@@ -76,10 +76,14 @@ def test_a_sentence_to_a_yes_no_question_is_decoded_as_free_text(stt):
     assert len(transcript.text.split()) >= 4
 
 
-def test_a_looping_decode_is_flagged_and_not_an_answer(stt):
+def test_a_note_that_makes_whisper_loop_is_never_passed_on(stt):
+    """Whether base Whisper loops on this note or drops it as no speech depends on the CPU
+    (CTranslate2's numerics): on one it decodes a loop, which is flagged; on another every
+    fallback fails and nothing is heard. Either way the dialogue asks again (pipeline: "unclear"
+    or "nothing heard"); what must never happen is the loop's text going on as the answer."""
     transcript = stt.transcribe_sync(speak("satu, " * 14), "audio/ogg", expects="free_text")
-    assert transcript.looping
     assert transcript.answer is None
+    assert transcript.looping or not transcript.text.strip(), f"a loop was passed on: {transcript.text!r}"
 
 
 @pytest.mark.parametrize("number", ["1437-1325", "6260-1811"])
