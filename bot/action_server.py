@@ -65,8 +65,12 @@ def create_app(token: str, actions: str = "bot.actions"):
 def warm_up() -> None:
     """Load (or train, once per data version) the category model and index the regions before
     serving, so no citizen's first message waits for it (training took ~25 s of CPU, and over
-    a minute on a busy machine: longer than Rasa waits for an action)."""
+    a minute on a busy machine: longer than Rasa waits for an action). The response names are
+    read here too: a file read and YAML parse that no turn should wait for."""
+    from bot.actions.response_names import response_names
+
     started = time.monotonic()
+    response_names()
     try:
         from storage.routing import categories, regions
 

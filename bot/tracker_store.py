@@ -57,15 +57,11 @@ def latest_session_start(events: Iterable[Event]) -> Optional[float]:
 
 
 def events_since(events: Iterable[Event], start: Optional[float]) -> List[Event]:
-    """The events of a session started at ``start`` (all of them when None), as the SQL filter keeps them."""
+    """The events ``SQLTrackerStore.retrieve`` returns of a session started at ``start`` (all of
+    them when None): the SQL filter keeps timestamps from the latest session start's on."""
     if start is None:
         return list(events)
     return [event for event in events if event.timestamp is not None and event.timestamp >= start]
-
-
-def events_of_latest_session(events: List[Event]) -> List[Event]:
-    """The events ``SQLTrackerStore.retrieve`` returns: from the latest session start's timestamp on."""
-    return events_since(events, latest_session_start(events))
 
 
 def event_row(sender_id: Text, event: Event) -> Dict[str, Any]:
@@ -152,15 +148,13 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         return entry
 
     def _remember(self, sender_id: Text, events: List[Event], fingerprint: Tuple[int, Optional[int]],
-                  tracker: Optional[DialogueStateTracker] = None, session_start: Any = ...) -> None:
+                  tracker: Optional[DialogueStateTracker], session_start: Optional[float]) -> None:
         if self.cache_size == 0 or fingerprint[0] == 0:
             self._cache.pop(sender_id, None)
             return
         kept = None
         if tracker is not None and len(tracker.events) == len(events) and self._same_slots(tracker):
             kept = tracker_twin(tracker, max_event_history=self.max_event_history)
-        if session_start is ...:
-            session_start = latest_session_start(events)
         self._cache.put(sender_id, _Entry(events, fingerprint[0], fingerprint[1], time.monotonic(), kept, session_start))
 
     def _same_slots(self, tracker: DialogueStateTracker) -> bool:
@@ -193,7 +187,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return None
         tracker = await super().retrieve(sender_id)
         if tracker is not None:
-            self._remember(sender_id, list(tracker.events), fingerprint, tracker)
+            events = list(tracker.events)
+            self._remember(sender_id, events, fingerprint, tracker, latest_session_start(events))
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
